@@ -1,0 +1,97 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+"""The landmark file format shared by the landmark tool, the datasets and the generators.
+
+A landmark file is a ``.npz`` archive with three arrays of the same length N:
+
+- ``img_paths``: str array (N,), image paths relative to the dataset's ``data_root``
+  (POSIX separators), unique;
+- ``keypoints``: float32 (N, K, 2), (x, y) in pixels of the image as stored on disk
+  (x = column, y = row, pixel centres at integers), K = 68 in iBUG 300-W order;
+- ``keypoint_scores``: float32 (N, K), the detector's confidence (1.0 for exact landmarks).
+"""
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+NUM_FACE_LANDMARKS = 68
+
+
+def save_landmarks(path: str, img_paths: Sequence[str], keypoints: np.ndarray,
+                   keypoint_scores: Optional[np.ndarray] = None) -> None:
+    """Write a landmark file atomically (temporary file + rename).
+
+    Args:
+        path (str): Output ``.npz`` path.
+        img_paths (Sequence[str]): N image paths relative to the data root.
+        keypoints (np.ndarray): (N, K, 2) landmarks in pixels.
+        keypoint_scores (np.ndarray, optional): (N, K) scores; ones when omitted.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float32)
+    n = len(img_paths)
+    if keypoints.ndim != 3 or keypoints.shape[0] != n or keypoints.shape[2] != 2:
+        raise ValueError(f'{path}: keypoints must be (N={n}, K, 2), got {keypoints.shape}')
+    if keypoint_scores is None:
+        keypoint_scores = np.ones(keypoints.shape[:2], dtype=np.float32)
+    keypoint_scores = np.asarray(keypoint_scores, dtype=np.float32)
+    if keypoint_scores.shape != keypoints.shape[:2]:
+        raise ValueError(f'{path}: keypoint_scores must be {keypoints.shape[:2]}, '
+                         f'got {keypoint_scores.shape}')
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix='.npz', dir=folder)
+    os.close(fd)
+    try:
+        np.savez(tmp, img_paths=np.asarray(list(img_paths), dtype=str),
+                 keypoints=keypoints, keypoint_scores=keypoint_scores)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def load_landmarks(path: str, num_keypoints: Optional[int] = NUM_FACE_LANDMARKS
+                   ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """Read a landmark file into ``{img_path: (keypoints (K, 2), scores (K,))}``.
+
+    Args:
+        path (str): The ``.npz`` file.
+        num_keypoints (int, optional): Expected K; None accepts any.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: missing arrays, inconsistent lengths, wrong K, non-finite values or
+            duplicated paths; the message names the file and the first offending entry.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'landmark file {path} does not exist')
+    with np.load(path, allow_pickle=False) as data:
+        missing = {'img_paths', 'keypoints'} - set(data.files)
+        if missing:
+            raise ValueError(f'{path}: missing arrays {sorted(missing)} '
+                             f'(has {sorted(data.files)})')
+        img_paths = [str(p) for p in data['img_paths']]
+        kpts = data['keypoints'].astype(np.float32)
+        scores = (data['keypoint_scores'].astype(np.float32) if 'keypoint_scores' in data.files
+                  else np.ones(kpts.shape[:2], dtype=np.float32))
+    n = len(img_paths)
+    if kpts.ndim != 3 or kpts.shape[0] != n or kpts.shape[2] != 2:
+        raise ValueError(f'{path}: keypoints must be (N={n}, K, 2), got {kpts.shape}')
+    if num_keypoints is not None and kpts.shape[1] != num_keypoints:
+        raise ValueError(f'{path}: expected {num_keypoints} landmarks per image, '
+                         f'got {kpts.shape[1]}')
+    if scores.shape != kpts.shape[:2]:
+        raise ValueError(f'{path}: keypoint_scores must be {kpts.shape[:2]}, got {scores.shape}')
+    bad = ~np.isfinite(kpts).all(axis=(1, 2))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f'{path}: non-finite landmarks for {img_paths[i]} '
+                         f'(entry {i}; {int(bad.sum())} entries in all)')
+    out: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
+    for i, p in enumerate(img_paths):
+        if p in out:
+            raise ValueError(f'{path}: duplicated image path {p} (entry {i})')
+        out[p] = (kpts[i], scores[i])
+    return out

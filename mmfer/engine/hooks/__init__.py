@@ -1,0 +1,1 @@
+# Copyright (c) mmfer contributors. All rights reserved.

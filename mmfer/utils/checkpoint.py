@@ -1,0 +1,147 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+"""Safe checkpoint loading and atomic checkpoint saving under torch >= 2.6.
+
+torch >= 2.6 loads with ``weights_only=True``: only tensors, containers and allow-listed
+globals may be unpickled. An mmengine checkpoint (weights + optimizer + schedulers + the
+message hub used by ``resume=True``) pickles exactly these extra globals:
+
+- ``mmengine.logging.history_buffer.HistoryBuffer`` (the logged scalars),
+- ``builtins.getattr``, used by HistoryBuffer to pickle its statistics methods as
+  ``getattr(HistoryBuffer, 'mean')`` etc. A general ``getattr`` would hand the unpickler any
+  attribute of any object, so mmfer allow-lists a restricted stand-in under that name:
+  :func:`_history_buffer_getattr` only returns HistoryBuffer's registered statistics methods;
+- numpy arrays and scalars in the message hub: ``numpy.ndarray``, ``numpy.dtype``,
+  ``numpy._core.multiarray._reconstruct`` and ``numpy._core.multiarray.scalar`` (and their
+  numpy 1.x ``numpy.core`` spellings, plus numpy's dtype classes).
+
+:func:`register_checkpoint_safe_globals` is called once when ``mmfer`` is imported. Files
+that pickle anything else are refused by :func:`load_checkpoint_file` with
+:class:`UnsafeCheckpointError`, which names the file and the offending globals. mmfer never
+falls back to ``weights_only=False``; a user who wrote a checkpoint *themselves* and trusts it
+can allow a global explicitly with ``torch.serialization.add_safe_globals``.
+
+mmengine's local-file checkpoint loader (``CheckpointLoader`` scheme ``''``, used by
+``load_from``, ``resume`` and ``load_checkpoint``) is replaced by :func:`load_checkpoint_file`,
+and its local storage backend by :class:`AtomicLocalBackend`, so that a run killed while
+saving never leaves a truncated checkpoint behind.
+"""
+import os
+import os.path as osp
+import pickle
+import tempfile
+from typing import Any, Callable, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.fileio.backends import LocalBackend, register_backend
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint pickles globals that mmfer does not allow-list."""
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Callable:
+    """Restricted ``getattr`` for unpickling: only HistoryBuffer's statistics methods."""
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise UnsafeCheckpointError(
+        f'refusing getattr({obj!r}, {name!r}) while unpickling: mmfer only allows '
+        f'getattr(HistoryBuffer, <statistics method>) in checkpoints')
+
+
+def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
+    """numpy globals that appear in pickled arrays/scalars, under both numpy 1 and 2 names."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 2
+        from numpy.core import multiarray
+    entries: List[Union[Callable, Tuple[Callable, str]]] = [np.ndarray, np.dtype]
+    for module in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        entries.append((multiarray._reconstruct, f'{module}._reconstruct'))
+        entries.append((multiarray.scalar, f'{module}.scalar'))
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        entries.extend(getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType'))
+    return entries
+
+
+def checkpoint_safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
+    """Exactly the globals mmengine checkpoints need, as ``add_safe_globals`` entries."""
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] + _numpy_globals()
+
+
+_registered = False
+
+
+def register_checkpoint_safe_globals() -> None:
+    """Allow-list :func:`checkpoint_safe_globals` and install mmfer's loader/saver (once)."""
+    global _registered
+    if _registered:
+        return
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    _registered = True
+
+
+def load_checkpoint_file(filename: str, map_location: Optional[Any] = None) -> Any:
+    """Load a local checkpoint with ``weights_only=True``.
+
+    Args:
+        filename (str): Path of the checkpoint.
+        map_location: As in :func:`torch.load`.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        UnsafeCheckpointError: The file pickles a global that is not allow-listed; the
+            message names the file and the globals.
+    """
+    filename = osp.expanduser(str(filename))
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        try:
+            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        except Exception:  # legacy (non-zip) file or unreadable archive
+            unsafe = []
+        if unsafe:
+            what = f'pickles globals that are not allow-listed: {", ".join(unsafe)}'
+        else:
+            what = f'cannot be unpickled safely ({str(e).splitlines()[0]})'
+        raise UnsafeCheckpointError(
+            f'Refusing to load checkpoint {filename}: it {what}. mmfer loads checkpoints with '
+            'weights_only=True and never executes pickled code. If you wrote this file '
+            'yourself and trust it, allow-list the class with '
+            'torch.serialization.add_safe_globals([...]) before loading.') from e
+
+
+def _load_from_local(filename: str, map_location: Optional[Any]) -> Any:
+    return load_checkpoint_file(filename, map_location)
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local backend whose ``put`` never leaves a partially written file.
+
+    Bytes go to a temporary file in the destination folder, are flushed and fsync-ed, then
+    renamed over the destination (``os.replace`` is atomic on POSIX and Windows).
+    """
+
+    def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
+        filepath = str(filepath)
+        folder = osp.dirname(osp.abspath(filepath))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(filepath) + '.', dir=folder)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                f.write(obj)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
