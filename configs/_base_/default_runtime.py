@@ -13,8 +13,8 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # gloo works everywhere (CPU runs and tests); tools/train.py switches to nccl on CUDA.
-    dist_cfg=dict(backend='gloo'),
+    # tools/train.py switches to gloo (and device_ids=None, no SyncBN) without CUDA.
+    dist_cfg=dict(backend='nccl'),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

@@ -42,9 +42,14 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint pickles globals that mmfer does not allow-list."""
 
 
+#: HistoryBuffer's built-in statistics (registered lazily by mmengine, so listed here).
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'mean', 'current')
+
+
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
     """Restricted ``getattr`` for unpickling: only HistoryBuffer's statistics methods."""
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = set(_HISTORY_BUFFER_STATISTICS) | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise UnsafeCheckpointError(
         f'refusing getattr({obj!r}, {name!r}) while unpickling: mmfer only allows '

@@ -1,0 +1,83 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py``.
+
+mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and wraps models with
+``device_ids=[LOCAL_RANK]``; both fail on a machine without a GPU. :func:`prepare_launch`
+makes ``--launcher pytorch|slurm`` work on CPU (gloo backend, ``device_ids=None``, SyncBN
+reverted to BN) and picks NCCL when CUDA is present, so one config serves both.
+"""
+import os
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def _cuda_usable() -> bool:
+    return torch.cuda.is_available() and torch.cuda.device_count() > 0
+
+
+def prepare_launch(cfg: Config, launcher: str) -> Config:
+    """Adapt ``cfg`` to the launcher and hardware, initialising CPU process groups.
+
+    Args:
+        cfg (Config): The merged config; ``cfg.launcher`` is set to ``launcher``.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        Config: the same config object, modified in place.
+    """
+    cfg.launcher = launcher
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    if launcher == 'none':
+        return cfg
+    if _cuda_usable():
+        dist_cfg.setdefault('backend', 'nccl')
+        return cfg
+    # CPU-only distributed run (tests, debugging, CPU clusters).
+    if dist_cfg.get('backend', 'gloo') != 'gloo':
+        print_log(f"No CUDA device: using the gloo backend instead of "
+                  f"{dist_cfg.get('backend')!r}.", logger='current')
+    dist_cfg['backend'] = 'gloo'
+    if cfg.get('sync_bn', None) is not None:
+        print_log('No CUDA device: SyncBN is disabled (sync_bn=None); BN statistics are '
+                  'per process.', logger='current')
+        cfg.sync_bn = None
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if not torch_dist.is_initialized():
+        _init_cpu_process_group(launcher)
+    return cfg
+
+
+def _init_cpu_process_group(launcher: str) -> None:
+    if launcher == 'slurm':
+        # Same variable mapping as mmengine's _init_dist_slurm.
+        proc_id = int(os.environ['SLURM_PROCID'])
+        ntasks = int(os.environ['SLURM_NTASKS'])
+        node_list = os.environ['SLURM_NODELIST']
+        import subprocess
+        addr = subprocess.getoutput(f'scontrol show hostname {node_list} | head -n1')
+        os.environ.setdefault('MASTER_PORT', '29500')
+        os.environ.setdefault('MASTER_ADDR', addr)
+        os.environ['WORLD_SIZE'] = str(ntasks)
+        os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+        os.environ['RANK'] = str(proc_id)
+    elif launcher != 'pytorch':
+        raise ValueError(f'launcher {launcher!r} is not supported on CPU '
+                         "(use 'pytorch' with torchrun, or 'slurm')")
+    torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
+                                  world_size=int(os.environ['WORLD_SIZE']))
+
+
+def get_local_rank() -> Optional[int]:
+    """LOCAL_RANK from the environment (set by torchrun), None outside a launcher."""
+    value = os.environ.get('LOCAL_RANK')
+    return None if value is None else int(value)

@@ -1,0 +1,179 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+"""Checkpoints under torch >= 2.6: exact resume with weights_only=True; unsafe files refused."""
+import os
+import os.path as osp
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from mmfer.utils import UnsafeCheckpointError, load_checkpoint_file
+from mmfer.utils.checkpoint import AtomicLocalBackend, checkpoint_safe_globals
+
+CFG = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'configs', 'tiny_cls.py')
+
+
+def write_class_folders(root: str, per_class: int = 6, size: int = 32) -> str:
+    rng = np.random.default_rng(0)
+    for c in range(2):
+        os.makedirs(osp.join(root, f'class{c}'), exist_ok=True)
+        for i in range(per_class):
+            img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+            img[..., c] = 200  # a learnable colour cue
+            cv2.imwrite(osp.join(root, f'class{c}', f'{i:03d}.png'), img)
+    return root
+
+
+class _Crash(Exception):
+    pass
+
+
+class CrashAfterIter(Hook):
+    """Raises after ``n`` iterations, once the checkpoint hook has saved (lowest priority)."""
+    priority = 'LOWEST'
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.n:
+            raise _Crash(f'simulated crash after iteration {self.n}')
+
+
+def make_runner(data_root: str, work_dir: str, max_iters: int = 8, resume: bool = False,
+                load_from=None, crash_after=None) -> Runner:
+    cfg = Config.fromfile(CFG)
+    cfg.train_dataloader.dataset.data_root = data_root
+    cfg.work_dir = work_dir
+    cfg.train_cfg.max_iters = max_iters
+    cfg.resume = resume
+    cfg.load_from = load_from
+    cfg.experiment_name = f'ckpt-test-{osp.basename(work_dir)}-{int(resume)}'
+    runner = Runner.from_cfg(cfg)
+    if crash_after is not None:
+        runner.register_hook(CrashAfterIter(crash_after))
+    return runner
+
+
+def state_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_continues_exactly(tmp_path):
+    data = write_class_folders(str(tmp_path / 'data'))
+    # Reference: 8 uninterrupted iterations.
+    ref = make_runner(data, str(tmp_path / 'ref'))
+    ref.train()
+    ref_state = {k: v.clone() for k, v in ref.model.state_dict().items()}
+    # Interrupted: the same run crashes after iteration 6 (last checkpoint: iter_4.pth).
+    first = make_runner(data, str(tmp_path / 'run'), crash_after=6)
+    with pytest.raises(_Crash):
+        first.train()
+    ckpt_path = str(tmp_path / 'run' / 'iter_4.pth')
+    assert osp.isfile(ckpt_path) and not osp.exists(str(tmp_path / 'run' / 'iter_8.pth'))
+    # The checkpoint loads with weights_only=True and carries the full training state.
+    ckpt = load_checkpoint_file(ckpt_path)
+    assert ckpt['meta']['iter'] == 4
+    assert 'message_hub' in ckpt and 'optimizer' in ckpt and 'param_schedulers' in ckpt
+    saved_momentum = {k: v['momentum_buffer'] for k, v in ckpt['optimizer']['state'].items()}
+
+    # `--resume` without a path: the latest checkpoint of the work_dir. The state seen by
+    # the first hook of the resumed run is exactly the checkpoint's.
+    resumed = make_runner(data, str(tmp_path / 'run'), resume=True)
+    seen = {}
+
+    class Capture(Hook):
+
+        def before_train(self, runner):
+            seen['iter'] = runner.iter
+            seen['opt'] = {k: v['momentum_buffer'].clone() for k, v in
+                           runner.optim_wrapper.optimizer.state_dict()['state'].items()}
+            seen['weights'] = {k: v.clone() for k, v in runner.model.state_dict().items()}
+            seen['lr'] = runner.optim_wrapper.get_lr()['lr'][0]
+
+    resumed.register_hook(Capture())
+    resumed.train()
+    assert seen['iter'] == 4 and resumed.iter == 8
+    assert seen['opt'].keys() == saved_momentum.keys()
+    assert all(torch.equal(seen['opt'][k], saved_momentum[k]) for k in saved_momentum)
+    assert state_equal(ckpt['state_dict'], seen['weights'])
+    assert seen['lr'] == pytest.approx(ckpt['param_schedulers'][0]['_last_value'][0])
+    # Same seed, deterministic CPU ops: the resumed run ends with the same weights.
+    assert state_equal(ref_state, resumed.model.state_dict())
+
+
+def test_load_from_weights_only(tmp_path):
+    data = write_class_folders(str(tmp_path / 'data'))
+    first = make_runner(data, str(tmp_path / 'a'), max_iters=4)
+    first.train()
+    ckpt = str(tmp_path / 'a' / 'iter_4.pth')
+    other = make_runner(data, str(tmp_path / 'b'), load_from=ckpt)
+    other.load_or_resume()
+    assert other.iter == 0  # load_from loads weights only, no training state
+    assert state_equal(first.model.state_dict(), other.model.state_dict())
+
+
+class _Evil:
+
+    def __reduce__(self):
+        return (os.system, ('echo pwned > /dev/null', ))
+
+
+class _NotAllowed:
+    pass
+
+
+@pytest.mark.parametrize('payload,culprit', [(_Evil(), 'system'),
+                                             (_NotAllowed(), '_NotAllowed')])
+def test_crafted_checkpoint_refused(tmp_path, payload, culprit):
+    path = str(tmp_path / 'evil.pth')
+    torch.save({'state_dict': {'w': torch.zeros(2)}, 'meta': {'x': payload}}, path)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint_file(path)
+    assert path in str(err.value) and culprit in str(err.value)
+    # mmengine's loaders (load_from / resume / load_checkpoint) go through the same check.
+    from mmengine.runner import CheckpointLoader
+    with pytest.raises(UnsafeCheckpointError):
+        CheckpointLoader.load_checkpoint(path)
+
+
+def test_restricted_getattr_refuses_other_attributes(tmp_path):
+    # A checkpoint that abuses the allow-listed name builtins.getattr for anything but
+    # HistoryBuffer's statistics methods is refused.
+    class _Sneaky:
+
+        def __reduce__(self):
+            return (getattr, (np.ndarray, 'tofile'))
+
+    path = str(tmp_path / 'sneaky.pth')
+    torch.save({'x': _Sneaky()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='getattr'):
+        load_checkpoint_file(path)
+
+
+def test_allow_list_is_exact():
+    names = {e[1] if isinstance(e, tuple) else f'{e.__module__}.{e.__qualname__}'
+             for e in checkpoint_safe_globals()}
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in names
+    assert 'builtins.getattr' in names
+    assert all(n.startswith(('numpy', 'mmengine.logging', 'builtins.getattr')) for n in names)
+
+
+def test_atomic_put_leaves_no_partial_file(tmp_path, monkeypatch):
+    backend = AtomicLocalBackend()
+    target = tmp_path / 'ckpt.pth'
+    backend.put(b'old', str(target))
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt('killed while saving')
+
+    monkeypatch.setattr(os, 'replace', boom)
+    with pytest.raises(KeyboardInterrupt):
+        backend.put(b'new-and-longer', str(target))
+    assert target.read_bytes() == b'old'
+    assert sorted(os.listdir(tmp_path)) == ['ckpt.pth']
