@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 
 import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.registry import RUNNERS
-from mmfer.utils import register_all_modules
+from mmfer.utils import find_latest_checkpoint, register_all_modules
 from mmfer.utils.dist import prepare_launch
 
 
@@ -67,8 +67,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
+        # mmengine's own lookup trusts work_dir/last_checkpoint, which a kill can truncate.
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_latest_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

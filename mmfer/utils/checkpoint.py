@@ -150,3 +150,36 @@ class AtomicLocalBackend(LocalBackend):
             if osp.exists(tmp):
                 os.remove(tmp)
             raise
+
+
+def find_latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint a ``--resume`` without a path should continue from.
+
+    mmengine records the latest checkpoint in ``work_dir/last_checkpoint``, but writes that
+    file in place: a run killed at that moment leaves it empty. This reads it when it names an
+    existing file and otherwise falls back to the highest-numbered ``iter_N.pth`` /
+    ``epoch_N.pth`` in ``work_dir`` (complete by construction: :class:`AtomicLocalBackend`
+    renames finished files into place).
+
+    Args:
+        work_dir (str): The run's work directory.
+
+    Returns:
+        str | None: Path of the checkpoint, or None when the folder holds none.
+    """
+    record = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(record):
+        with open(record) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named):
+            return named
+    if not osp.isdir(work_dir):
+        return None
+    best: Optional[Tuple[int, str]] = None
+    for name in os.listdir(work_dir):
+        stem, ext = osp.splitext(name)
+        kind, _, number = stem.partition('_')
+        if ext == '.pth' and kind in ('iter', 'epoch') and number.isdigit():
+            if best is None or int(number) > best[0]:
+                best = (int(number), osp.join(work_dir, name))
+    return None if best is None else best[1]

@@ -177,3 +177,16 @@ def test_atomic_put_leaves_no_partial_file(tmp_path, monkeypatch):
         backend.put(b'new-and-longer', str(target))
     assert target.read_bytes() == b'old'
     assert sorted(os.listdir(tmp_path)) == ['ckpt.pth']
+
+
+def test_find_latest_checkpoint_survives_truncated_record(tmp_path):
+    from mmfer.utils import find_latest_checkpoint
+    assert find_latest_checkpoint(str(tmp_path / 'missing')) is None
+    assert find_latest_checkpoint(str(tmp_path)) is None
+    for n in (2, 10, 4):
+        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
+    (tmp_path / '.iter_12.pth.tmp123').write_bytes(b'partial')  # an interrupted atomic save
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4.pth'))
+    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_4.pth')
+    (tmp_path / 'last_checkpoint').write_text('')  # killed while mmengine rewrote it
+    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_10.pth')

@@ -1,1 +1,19 @@
 # Copyright (c) mmfer contributors. All rights reserved.
+from .contrawarp_views import ContraWarpViews
+from .face_swap import FaceSwap, similarity_transform, swap_expression
+from .face_geometric import FaceRandomFlip, FaceResize
+from .formatting import PackContraWarpInputs, PackMultiViewInputs
+from .photometric import ColorJitter, adjust_hue
+from .heatmap import GenerateFaceHeatmaps, build_codec, encode_heatmaps
+from .random_local_warp import RandomLocalWarp
+from .temporal import ApplyToViews, HardNeg, TimeAug
+from .utils import FLIP_PAIRS_68, flip_indices
+from .warping import fold_mask, local_warp, sample_warp_params, warp_inverse_map, warp_points
+
+__all__ = [
+    'local_warp', 'warp_points', 'warp_inverse_map', 'fold_mask', 'sample_warp_params',
+    'RandomLocalWarp', 'ContraWarpViews', 'FaceResize', 'FaceRandomFlip', 'GenerateFaceHeatmaps',
+    'build_codec', 'encode_heatmaps', 'PackContraWarpInputs', 'PackMultiViewInputs',
+    'FLIP_PAIRS_68', 'flip_indices', 'ColorJitter', 'adjust_hue',
+    'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews'
+]

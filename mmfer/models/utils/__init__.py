@@ -1,1 +1,4 @@
 # Copyright (c) mmfer contributors. All rights reserved.
+from .intra_class_norm import intra_class_normalize  # noqa: F401
+from .checkpoint_mapping import (PretrainedBackboneInit,  # noqa: F401
+                                 load_backbone_weights, map_backbone_state_dict)

@@ -1,0 +1,111 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+"""Speed of ContraWarping's local warp (Eq. (1)) on one core.
+
+Prints warps/s of :func:`mmfer.datasets.transforms.local_warp` (ROI-only remap) and of a plain
+whole-image numpy + ``cv2.remap`` implementation of Eq. (1) written here, measured in the same
+run on the same random parameters (the paper's distributions), their ratio, and the time of the
+whole ``RandomLocalWarp`` transform (2 warps + 68 landmarks) per image.
+
+Usage::
+
+    python benchmarks/bench_warp.py [--size 224] [--iters 2000] [--repeats 3] [--burst 20]
+
+Each figure is given twice: the rate of the fastest burst of ``--burst`` calls (one core's
+speed when nothing else is scheduled on it) and the sustained rate over the whole run (lower
+on a shared, loaded machine); the load average is printed with them.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plain_warp(img: np.ndarray, c, m, r) -> np.ndarray:
+    """Reference: Eq. (1) over the whole image with numpy, then one cv2.remap."""
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    vx, vy = m[0] - c[0], m[1] - c[1]
+    d2 = (xx - c[0])**2 + (yy - c[1])**2
+    t = np.maximum(r * r - d2, 0)
+    q = (t / (t + vx * vx + vy * vy))**2
+    map_x = (xx - q * vx).astype(np.float32)
+    map_y = (yy - q * vy).astype(np.float32)
+    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def rates(fn, params, burst):
+    """(best, sustained) calls/s over bursts of ``burst`` calls cycling through ``params``.
+
+    ``best`` is from the fastest burst: the speed of one core when nothing else runs on it
+    (short bursts dodge time slices lost to other processes on a shared machine);
+    ``sustained`` is calls / total time of the whole run.
+    """
+    times = []
+    for k in range(0, len(params), burst):
+        chunk = params[k:k + burst]
+        t0 = time.perf_counter()
+        for p in chunk:
+            fn(*p)
+        times.append((time.perf_counter() - t0) / len(chunk))
+    return 1.0 / min(times), len(times) / sum(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--iters', type=int, default=2000)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--burst', type=int, default=20)
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    from mmfer.datasets.synthetic import SyntheticFaceGenerator
+    from mmfer.datasets.transforms import (RandomLocalWarp, local_warp, sample_warp_params,
+                                           warp_points)
+
+    face = SyntheticFaceGenerator(image_size=args.size, seed=0).render(identity=0, seed=0)
+    img = face['img']
+    rng = np.random.default_rng(0)
+    params = [(img, *sample_warp_params(rng, img.shape[:2])) for _ in range(args.iters)]
+
+    diff = max(np.abs(local_warp(*p).astype(int) - plain_warp(*p).astype(int)).max()
+               for p in params[:50])
+    ours = rates(local_warp, params * args.repeats, args.burst)
+    plain = rates(plain_warp, params[:max(50, args.iters // 10)] * args.repeats, args.burst)
+    kp = face['keypoints']
+    pts = rates(lambda _i, c, m, r: warp_points(kp, c, m, r), params[:500], args.burst)
+    t = RandomLocalWarp(num_warps=2, seed=0)
+
+    def rw(*_):
+        t(dict(img=img, gt_keypoints=kp))
+
+    rw_rate = rates(rw, params[:500], args.burst)
+
+    shape = 'x'.join(map(str, img.shape))
+    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
+    print(f'image {shape} uint8, 1 thread (cv2.setNumThreads(1), OMP_NUM_THREADS='
+          f'{os.environ.get("OMP_NUM_THREADS")}), {os.cpu_count()} CPUs, load average '
+          f'{load:.1f}; best burst of {args.burst} calls / sustained over the run')
+    print(f'local_warp (ROI-only remap)      : {ours[0]:8.0f} / {ours[1]:8.0f} warps/s '
+          f'({1e3 / ours[0]:.3f} ms best)')
+    print(f'plain numpy + cv2.remap (Eq. 1)  : {plain[0]:8.0f} / {plain[1]:8.0f} warps/s '
+          f'({1e3 / plain[0]:.3f} ms best)')
+    print(f'speed-up vs plain                : {ours[0] / plain[0]:8.1f} / '
+          f'{ours[1] / plain[1]:8.1f} x')
+    print(f'max |ours - plain| grey levels   : {diff:8d}')
+    print(f'warp_points (68 landmarks)       : {pts[0]:8.0f} / {pts[1]:8.0f} calls/s '
+          f'({1e3 / pts[0]:.3f} ms best)')
+    print(f'RandomLocalWarp (2 warps + 68 pt): {rw_rate[0]:8.0f} / {rw_rate[1]:8.0f} images/s '
+          f'({1e3 / rw_rate[0]:.3f} ms best)')
+    target = 5000
+    print(f'target >= {target} warps/s (best)  : {"met" if ours[0] >= target else "NOT met"}')
+
+
+if __name__ == '__main__':
+    main()

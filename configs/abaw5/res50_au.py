@@ -1,0 +1,25 @@
+# ABAW5 action-unit detector: the res50.py backbone/neck, a 12-way multi-label linear head
+# with sigmoid BCE that ignores unannotated AUs (au_mask); metric: mean F1 (au/f1/mean).
+_base_ = [
+    './_base_/abaw5_res50.py',
+    '../_base_/datasets/affwild2_au.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    head=dict(
+        _delete_=True,
+        type='MaskedMultiLabelLinearClsHead',
+        num_classes=12,
+        in_channels={{_base_.flat_dim}},
+        mask_key='au_mask',
+        loss=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+        thr=0.5,
+    ))
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=3,
+                    save_best='au/f1/mean', rule='greater'),
+)
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,19 @@
+# SSL-FER downstream, AffectNet valence/arousal: frozen encoder + 3-layer MLP regressor
+# (tanh outputs) trained with the CCC loss; metrics: CCC and RMSE (va/ccc/*, va/rmse/*).
+_base_ = [
+    '_downstream_affectnet.py', '_downstream_model_schedule.py',
+    '../_base_/default_runtime.py'
+]
+model = dict(
+    backbone=dict(frozen_stages=4, norm_eval=True),  # frozen encoder
+    head=dict(
+        type='MLPVAHead',
+        in_channels=512,
+        hid_channels=512,
+        num_layers=3,
+        loss=dict(type='CCCLoss')))
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+val_evaluator = dict(type='VAMetric')
+test_evaluator = val_evaluator
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
+                                     save_best='va/ccc/mean', rule='greater'))

@@ -1,0 +1,34 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+"""Helpers shared by the FER datasets (RAF-DB, AffectNet, FER2013, FEC)."""
+from collections import Counter
+from typing import Dict
+
+from mmengine.logging import print_log
+
+
+def log_counts(dataset: str, split: str, kept: int, dropped: Counter,
+               source: str) -> None:
+    """Log how many samples were kept and, per reason, dropped (never silently)."""
+    msg = f'{dataset} [{split}] {source}: kept {kept} samples'
+    if dropped:
+        reasons = ', '.join(f'{n} {why}' for why, n in sorted(dropped.items()))
+        msg += f'; dropped {sum(dropped.values())} ({reasons})'
+    print_log(msg, logger='current')
+
+
+def check_missing(dataset: str, missing: list, skip_missing: bool, dropped: Counter,
+                  what: str = 'image files are missing') -> None:
+    """Raise on missing files (naming a few) unless ``skip_missing``; then count them."""
+    if not missing:
+        return
+    if not skip_missing:
+        shown = '\n  '.join(missing[:5])
+        raise FileNotFoundError(
+            f'{dataset}: {len(missing)} {what}, e.g.\n  {shown}\n'
+            'Fix the data root / layout, or pass skip_missing=True to drop (and count) them.')
+    dropped[f'missing image{"s" if len(missing) > 1 else ""}'] += len(missing)
+
+
+def class_counts(data_list, classes) -> Dict[str, int]:
+    counts = Counter(d['gt_label'] for d in data_list)
+    return {c: counts.get(i, 0) for i, c in enumerate(classes)}

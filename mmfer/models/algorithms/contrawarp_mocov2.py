@@ -1,0 +1,99 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.selfsup import MoCo
+from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
+from mmpretrain.structures import DataSample
+
+from mmfer.registry import MODELS
+from .contrawarp_base import ContraWarpMixin
+
+
+@MODELS.register_module()
+class ContraWarpMoCoV2(ContraWarpMixin, MoCo):
+    """ContraWarping on MoCo v2: the warped view's key is an extra, full negative.
+
+    Built on mmpretrain's :class:`MoCo` (the MoCo v2 configs use it with ``MoCoV2Neck``):
+    query ``q1 = normalize(neck(backbone(x1)))``, keys ``k2, k3`` from the momentum encoder
+    (shuffled BN as in MoCo). InfoNCE (``head``, a ``ContrastiveHead``) with positive
+    ``q1·k2`` and negatives ``[q1·k3, q1·queue]``: as in the paper, x3's key is appended to
+    the negatives as a full negative (no target similarity). Only ``k2`` is enqueued.
+    With ``landmark_head`` the online backbone also runs on x3 for the landmark loss.
+
+    Args:
+        backbone, neck, head, queue_len, feat_dim, momentum: As in :class:`MoCo`
+            (``momentum`` is mmpretrain's EMA weight m of the online encoder; the key
+            encoder's decay τ = 1 - m is logged as ``momentum``).
+        landmark_head (dict, optional): ``LandmarkHeatmapHead``; None disables the branch.
+        landmark_loss_weight (float): λ. Defaults to 100 (see :class:`ContraWarpBYOL`).
+        use_pipeline_heatmaps (bool): Use the samples' ``heatmaps`` when present.
+        pretrained, data_preprocessor, init_cfg: As in :class:`MoCo`.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 queue_len: int = 65536,
+                 feat_dim: int = 128,
+                 momentum: float = 0.001,
+                 landmark_head: Optional[dict] = None,
+                 landmark_loss_weight: float = 100.0,
+                 use_pipeline_heatmaps: bool = True,
+                 pretrained: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            queue_len=queue_len,
+            feat_dim=feat_dim,
+            momentum=momentum,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self._init_contrawarp(None, landmark_head, landmark_loss_weight,
+                              use_pipeline_heatmaps)
+
+    @torch.no_grad()
+    def _keys(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, D) L2-normalised keys of ``x`` from the momentum encoder (shuffled BN)."""
+        x, idx_unshuffle = batch_shuffle_ddp(x)
+        k = nn.functional.normalize(self.encoder_k(x)[0], dim=1)
+        return batch_unshuffle_ddp(k, idx_unshuffle)
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Losses and logged values of one batch.
+
+        Args:
+            inputs (list[Tensor]): [x1, x2, x3], each (N, 3, H, W).
+            data_samples (list[DataSample]): Landmark targets.
+
+        Returns:
+            dict[str, Tensor]: ``loss_cont`` (InfoNCE with the extra negative), (+
+            ``loss_lm1``, ``loss_lm3``), ``sim12`` = mean q1·k2, ``sim13`` = mean q1·k3,
+            ``momentum``.
+        """
+        x1, x2, x3 = self._check_views(inputs)
+        feat1 = self.backbone(x1)
+        q = nn.functional.normalize(self.neck(feat1)[0], dim=1)  # (N, D)
+        with torch.no_grad():
+            self.encoder_k.update_parameters(nn.Sequential(self.backbone, self.neck))
+            k2 = self._keys(x2)
+            k3 = self._keys(x3)
+        l_pos = torch.einsum('nc,nc->n', [q, k2]).unsqueeze(-1)  # (N, 1)
+        l_warp = torch.einsum('nc,nc->n', [q, k3]).unsqueeze(-1)  # (N, 1): full negative
+        l_queue = torch.einsum('nc,ck->nk', [q, self.queue.clone().detach()])  # (N, K)
+        losses = dict(loss_cont=self.head.loss(l_pos, torch.cat([l_warp, l_queue], dim=1)))
+        if self.with_landmark_head:
+            feat3 = self.backbone(x3)
+            losses.update(self._landmark_losses(feat1, feat3, x1, data_samples))
+        self._dequeue_and_enqueue(k2)
+        losses['sim12'] = l_pos.detach().mean()
+        losses['sim13'] = l_warp.detach().mean()
+        losses['momentum'] = q.new_tensor(1.0 - float(self.encoder_k.momentum))
+        return losses

@@ -1,0 +1,152 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmfer.datasets.affwild2 import EXPR_CLASSES
+from mmfer.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HEADER = ','.join(EXPR_CLASSES)
+TOOL = osp.join(REPO, 'tools', 'abaw5', 'predict.py')
+
+TINY = {
+    'model.backbone.depth': 18,
+    'model.neck.in_channels': 512,
+    'model.neck.input_size': 3,
+    'model.head.in_channels': 0,  # set below from the neck
+    'test_dataloader.dataset.pipeline.1.scale': (104, 104),
+    'test_dataloader.dataset.pipeline.2.crop_size': 96,
+}
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location('abaw5_predict', TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_smoothing_and_carry_over():
+    tool = _tool()
+    x = np.array([[0., 1.], [3., 0.], [0., 2.], [9., 0.], [0., 4.]])
+    mean = tool.smooth_logits(x, 'mean', 3)
+    np.testing.assert_allclose(mean[0], [1.5, 0.5])  # window truncated at the ends
+    np.testing.assert_allclose(mean[2], [4.0, 2 / 3])
+    med = tool.smooth_logits(x, 'median', 3)
+    np.testing.assert_allclose(med[:, 0], [1.5, 0, 3, 0, 4.5])
+    np.testing.assert_allclose(tool.smooth_logits(x, 'none', 3), x)
+    with pytest.raises(ValueError, match='odd'):
+        tool.smooth_logits(x, 'mean', 4)
+    filled = tool.fill_labels(8, np.array([2, 3, 6]), np.array([5, 1, 7]))
+    np.testing.assert_array_equal(filled, [5, 5, 1, 1, 1, 7, 7, 7])
+
+
+def _write_tree(root):
+    folder = osp.join(root, 'annotations', 'EXPR_Classification_Challenge', 'Validation_Set')
+    os.makedirs(folder)
+    rng = np.random.default_rng(0)
+    videos = {'vidA': (9, [1, 5, 6]), 'vidB_left': (5, []), 'vidB_right': (4, [2])}
+    labels = {}
+    for video, (n, missing) in videos.items():
+        lab = rng.integers(0, 8, size=n)
+        lab[n // 2] = -1
+        labels[video] = lab
+        with open(osp.join(folder, f'{video}.txt'), 'w') as f:
+            f.write('\n'.join([HEADER] + [str(v) for v in lab]) + '\n')
+        img_dir = osp.join(root, 'cropped_aligned', video)
+        os.makedirs(img_dir)
+        for fr in range(1, n + 1):
+            if fr not in missing:
+                img = rng.integers(0, 256, size=(48, 48, 3), dtype=np.uint8)
+                cv2.imwrite(osp.join(img_dir, f'{fr:05d}.jpg'), img)
+    return videos, labels
+
+
+def test_predict_writes_one_line_per_listed_frame(tmp_path):
+    root = str(tmp_path / 'affwild2')
+    videos, labels = _write_tree(root)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'abaw5', 'res50.py'))
+    cfg.merge_from_dict(TINY)
+    neck = MODELS.build(cfg.model.neck)
+    options = dict(TINY, **{'model.head.in_channels': neck.out_channels})
+    cfg.merge_from_dict(options)
+    torch.manual_seed(0)
+    cfg.model.data_preprocessor = cfg.data_preprocessor  # as mmengine's Runner does
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save({'meta': {}, 'state_dict': model.state_dict()}, ckpt)
+    out = str(tmp_path / 'pred')
+    cmd = [sys.executable, TOOL, 'configs/abaw5/res50.py', ckpt, '--split', 'val',
+           '--data-root', root, '--out', out, '--smooth', 'median', '--window', '3',
+           '--num-workers', '0', '--device', 'cpu', '--cfg-options'
+           ] + [f'{k}={v}'.replace(' ', '') for k, v in options.items()]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+
+    tool = _tool()
+    saved = np.load(osp.join(out, 'logits.npz'))
+    n_images = sum(n - len(m) for n, m in videos.values())
+    assert saved['logits'].shape == (n_images, 8)
+    metrics = json.load(open(osp.join(out, 'metrics.json')))
+    assert set(metrics) == {'none', 'median_w3'}
+    for variant in ('none', 'median_w3'):
+        folder = osp.join(out, variant)
+        sub = open(osp.join(folder, 'submission.txt')).read().splitlines()
+        assert sub[0] == 'image_location,' + HEADER
+        expected_names = [f'{v}/{f:05d}.jpg' for v in sorted(videos)
+                          for f in range(1, videos[v][0] + 1)]
+        assert [line.split(',')[0] for line in sub[1:]] == expected_names
+        all_pred, all_gt = [], []
+        for video, (n, missing) in videos.items():
+            lines = open(osp.join(folder, f'{video}.txt')).read().splitlines()
+            assert lines[0] == HEADER and len(lines) == n + 1
+            pred = np.array([int(x) for x in lines[1:]])
+            assert np.all((pred >= 0) & (pred < 8))
+            sel = saved['videos'] == video
+            frames, logits = saved['frames'][sel], saved['logits'][sel]
+            assert list(frames) == [f for f in range(1, n + 1) if f not in missing]
+            method = 'none' if variant == 'none' else 'median'
+            scores = tool.smooth_logits(logits, method, 3)
+            np.testing.assert_array_equal(pred[frames - 1], scores.argmax(1))
+            for f in missing:  # carried from the previous frame (or the first one)
+                src = max([g for g in frames if g < f], default=frames[0])
+                assert pred[f - 1] == pred[src - 1]
+            sub_labels = [int(line.split(',')[1]) for line in sub[1:]
+                          if line.startswith(video + '/')]
+            assert sub_labels == pred.tolist()
+            all_pred.append(pred)
+            all_gt.append(labels[video])
+        pred, gt = np.concatenate(all_pred), np.concatenate(all_gt)
+        from sklearn.metrics import f1_score
+        valid = gt >= 0
+        ref = 100 * f1_score(gt[valid], pred[valid], labels=list(range(8)), average='macro',
+                             zero_division=0)
+        assert metrics[variant]['macro_f1'] == pytest.approx(ref, abs=1e-6)
+        assert metrics[variant]['num_frames'] == 18
+        assert metrics[variant]['num_annotated'] == 15
+    assert 'macro-F1' in proc.stdout and 'median_w3' in proc.stdout
+
+    # the tool's logits are the model's on the test pipeline
+    from mmfer.registry import DATASETS
+    ds_cfg = cfg.test_dataloader.dataset.copy()
+    ds_cfg.update(data_root=root, split='val', keep_unannotated=True)
+    ds = DATASETS.build(ds_cfg)
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(
+            {k: [v] for k, v in ds[0].items()}, False)
+        ref_logits = model(data['inputs'], mode='tensor')
+    np.testing.assert_allclose(saved['logits'][0], ref_logits[0].numpy(), rtol=1e-4,
+                               atol=1e-4)
