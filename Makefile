@@ -12,10 +12,10 @@ test: install
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 demo: install
-	bash tools/demo.sh
+	bash tools/demo.sh $(DEMO_ARGS)
 
 bench: install
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf work_dirs data/synthetic_demo
+	rm -rf work_dirs data/demo

@@ -23,7 +23,8 @@ $PIP install -q -r requirements/mminstall.txt
 $PIP install -q --no-deps mmpose==1.1.0
 $PIP install -q -r requirements/runtime.txt
 # xtcocotools' wheel is built against numpy 1.x; rebuild it against the installed numpy 2.
-$PIP install -q cython setuptools
+# setuptools < 81: mmpose.apis and face_recognition_models import pkg_resources (gone in 81+).
+$PIP install -q cython "setuptools<81"
 $PIP install -q --no-deps --no-build-isolation --no-binary xtcocotools xtcocotools==1.14.3
 $PIP install -q -r requirements/tests.txt
 $PIP install -q --no-deps -e .

@@ -8,12 +8,19 @@ from mmengine.logging import print_log
 
 def log_counts(dataset: str, split: str, kept: int, dropped: Counter,
                source: str) -> None:
-    """Log how many samples were kept and, per reason, dropped (never silently)."""
+    """Log how many samples were kept and, per reason, dropped (never silently).
+
+    Raises:
+        ValueError: nothing was kept (an empty dataset only fails later, cryptically).
+    """
     msg = f'{dataset} [{split}] {source}: kept {kept} samples'
     if dropped:
         reasons = ', '.join(f'{n} {why}' for why, n in sorted(dropped.items()))
         msg += f'; dropped {sum(dropped.values())} ({reasons})'
     print_log(msg, logger='current')
+    if kept == 0:
+        raise ValueError(f'{msg}: the {split!r} split is empty (an empty or wrong annotation '
+                         'file, or every sample dropped); check the data root and split')
 
 
 def check_missing(dataset: str, missing: list, skip_missing: bool, dropped: Counter,

@@ -108,6 +108,9 @@ class AffectNet(BaseDataset):
                     valence, arousal = float(row[7]), float(row[8])
                 except ValueError as e:
                     raise ValueError(f'{self.ann_file}:{lineno}: {e}') from None
+                if not np.isfinite(box + [valence, arousal]).all():
+                    raise ValueError(f'{self.ann_file}:{lineno}: non-finite face box or '
+                                     f'valence/arousal {box + [valence, arousal]}')
                 if code in AFFECTNET_SPECIAL_CODES:
                     dropped[f'code {code} ({AFFECTNET_SPECIAL_CODES[code]})'] += 1
                     continue
@@ -129,11 +132,18 @@ class AffectNet(BaseDataset):
                         raise ValueError(f'{self.ann_file}:{lineno}: empty face box {box}')
                     info['face_bbox'] = np.array([x, y, x + w, y + h], np.float32)
                 if self.with_landmarks and row[5].strip():
-                    pts = np.array([float(v) for v in row[5].split(';') if v.strip()],
-                                   np.float32)
+                    try:
+                        pts = np.array([float(v) for v in row[5].split(';') if v.strip()],
+                                       np.float32)
+                    except ValueError as e:
+                        raise ValueError(f'{self.ann_file}:{lineno}: facial_landmarks: '
+                                         f'{e}') from None
                     if pts.size != 136:
                         raise ValueError(f'{self.ann_file}:{lineno}: facial_landmarks has '
                                          f'{pts.size} values, expected 136')
+                    if not np.isfinite(pts).all():
+                        raise ValueError(f'{self.ann_file}:{lineno}: facial_landmarks has '
+                                         'non-finite values')
                     info['gt_keypoints'] = pts.reshape(68, 2)
                 data_list.append(info)
         check_missing('AffectNet', missing, self.skip_missing, dropped)

@@ -164,5 +164,8 @@ class AUListDataset(BaseDataset):
             msg += f'; {int(all_unknown.sum())} frames with every AU unknown {what}'
         print_log(msg, logger='current')
         self.num_all_unknown = int(all_unknown.sum())
+        if not data_list:
+            raise ValueError(f'{msg}: no frames (an AU list with only a header, or every '
+                             'frame dropped by drop_all_unknown)')
         return data_list
 

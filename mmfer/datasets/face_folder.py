@@ -5,13 +5,13 @@ import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmfer.registry import DATASETS
 from .landmark_io import NUM_FACE_LANDMARKS, load_landmarks
+from .transforms.loading import decode_image
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
 _MISSING_LANDMARKS = ('keep', 'drop', 'error')
@@ -331,11 +331,7 @@ class FaceFolderDataset(BaseDataset):
         except OSError as e:
             raise FileNotFoundError(f'{type(self).__name__}: cannot read image '
                                     f'{info["img_path"]}: {e}') from e
-        img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR) if buf else None
-        if img is None:
-            raise ValueError(f'{type(self).__name__}: image {info["img_path"]} is corrupt or '
-                             f'not an image ({len(buf)} bytes)')
-        return img
+        return decode_image(buf, info['img_path'], type(self).__name__)
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         info = self.get_data_info(idx)

@@ -2,8 +2,9 @@
 """Launch helpers shared by ``tools/train.py`` and ``tools/test.py``.
 
 mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and wraps models with
-``device_ids=[LOCAL_RANK]``; both fail on a machine without a GPU. :func:`prepare_launch`
-makes ``--launcher pytorch|slurm`` work on CPU (gloo backend, ``device_ids=None``, SyncBN
+``device_ids=[LOCAL_RANK]``; both fail on a machine without a GPU, and so does SyncBN.
+:func:`prepare_launch` makes ``--launcher pytorch|slurm`` work on CPU (gloo backend,
+:class:`~mmfer.models.utils.CPUDistributedDataParallel`: no ``device_ids``, SyncBN layers
 reverted to BN) and picks NCCL when CUDA is present, so one config serves both.
 """
 import os
@@ -43,14 +44,16 @@ def prepare_launch(cfg: Config, launcher: str) -> Config:
                   f"{dist_cfg.get('backend')!r}.", logger='current')
     dist_cfg['backend'] = 'gloo'
     if cfg.get('sync_bn', None) is not None:
-        print_log('No CUDA device: SyncBN is disabled (sync_bn=None); BN statistics are '
-                  'per process.', logger='current')
         cfg.sync_bn = None
+    print_log('No CUDA device: SyncBN layers run as per-process BN (CPUDistributedDataParallel).',
+              logger='current')
     wrapper = cfg.get('model_wrapper_cfg', None) or dict(
-        type='MMDistributedDataParallel',
         broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
-    wrapper['device_ids'] = None
+    if wrapper.get('type', 'MMDistributedDataParallel') != 'MMDistributedDataParallel':
+        raise ValueError(f"model_wrapper_cfg.type={wrapper['type']!r} cannot run on CPU "
+                         'process groups; remove it or run with CUDA')
+    wrapper['type'] = 'mmfer.CPUDistributedDataParallel'  # looked up in mmengine's root
     cfg.model_wrapper_cfg = wrapper
     if not torch_dist.is_initialized():
         _init_cpu_process_group(launcher)

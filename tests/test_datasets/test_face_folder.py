@@ -118,7 +118,7 @@ def test_missing_and_corrupt_images_error_or_skip_and_count(face_root, tmp_path)
     lenient = _build(data_root=str(root), data_prefix='images', bad_images='skip')
     item = lenient[1]  # a random other image is drawn instead
     assert osp.basename(item['img_path']) in ('0.png', '2.png')
-    assert lenient.num_skipped_images == 1
+    assert lenient.num_skipped_images >= 1  # a random redraw may hit 1.png again
     os.remove(root / 'images' / '2.png')  # vanished after start-up: read error, skipped too
     for _ in range(5):
         assert osp.basename(lenient[2]['img_path']) == '0.png'

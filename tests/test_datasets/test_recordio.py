@@ -101,7 +101,8 @@ def test_plain_recordio_without_header_and_corrupt_records(tmp_path):
         ds[1]
     lenient = DATASETS.build(dict(type='MS1MRecordIO', data_root=str(tmp_path),
                                   rec_file='x.rec', bad_images='skip'))
-    assert lenient[1]['img_path'] in ('x.rec#0', 'x.rec#2') and lenient.num_skipped_images == 1
+    # another random record is drawn (maybe the corrupt one again: each retry is counted)
+    assert lenient[1]['img_path'] in ('x.rec#0', 'x.rec#2') and lenient.num_skipped_images >= 1
 
     # a wrong offset in the index is a clear error naming the file and the byte
     with open(idx, 'a') as f:

@@ -63,8 +63,8 @@ def test_resumable_batched_extraction_matches_inference_topdown(setup):
     first = load_landmarks(out)
     assert sorted(first) == ['000000.jpg', '000001.jpg', '000002.jpg']
     # 2) refusing to overwrite without --resume
-    proc = _run(common, check=False)
-    assert proc.returncode != 0 and 'pass --resume' in proc.stderr
+    with pytest.raises(FileExistsError, match='pass --resume'):
+        tool.main(common)
     # 3) resume (in-process, same code path): the 3 remaining images only
     assert tool.main(common + ['--resume']) == 0
     table = load_landmarks(out)
@@ -81,9 +81,12 @@ def test_resumable_batched_extraction_matches_inference_topdown(setup):
     import cv2
     model = tool.build_topdown_model(cfg, 'none', 'cpu', random_weights_for_testing=True)
     inference = tool.import_mmpose_inference()
+    from mmengine.registry import DefaultScope
+    assert DefaultScope.get_current_instance().scope_name == 'mmfer'  # not left at mmpose
     for name in ('000001.jpg', '000004.jpg'):
         img = cv2.imread(osp.join(root, name))
-        ref = inference.inference_topdown(model, img)[0].pred_instances
+        with tool.keep_default_scope():
+            ref = inference.inference_topdown(model, img)[0].pred_instances
         np.testing.assert_allclose(table[name][0], ref.keypoints[0], atol=0.5)
         np.testing.assert_allclose(table[name][1], ref.keypoint_scores[0], rtol=1e-3,
                                    atol=1e-6)
@@ -149,3 +152,27 @@ def test_recordio_input_keys_match_ms1m_dataset(setup, tmp_path):
                              landmark_file='landmarks.npz', missing_landmarks='error'))
     assert len(ds) == 3 and all(ds.get_data_info(i)['has_landmarks'] for i in range(3))
     np.testing.assert_array_equal(ds[1]['keypoints'][0], table['train.rec#2'][0])
+
+
+@pytest.mark.slow
+def test_torchrun_sharding(setup, tmp_path):
+    """Two torchrun processes split the images and rank 0 merges: same result as one."""
+    root, cfg, tool = setup['root'], setup['cfg'], setup['tool']
+    common = ['--config', cfg, '--checkpoint', 'none', '--random-weights-for-testing',
+              '--batch-size', '2', '--num-workers', '0']
+    single = str(tmp_path / 'single.npz')
+    assert tool.main([root, '--out', single] + common) == 0
+    out = str(tmp_path / 'dist.npz')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         f'--master_port={29600 + os.getpid() % 1000}', TOOL, root, '--out', out,
+         '--launcher', 'pytorch'] + common,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '[rank 0] 3 images' in proc.stdout and '[rank 1] 3 images' in proc.stdout
+    a, b = load_landmarks(single), load_landmarks(out)
+    assert sorted(a) == sorted(b) and len(b) == 6
+    for k in a:
+        np.testing.assert_allclose(b[k][0], a[k][0], atol=0.5)
+    assert not [f for f in os.listdir(tmp_path) if '.part' in f]

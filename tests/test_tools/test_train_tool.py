@@ -55,8 +55,10 @@ def test_unknown_cfg_key_is_reported(tmp_path):
 def test_dist_train_two_cpu_processes(tmp_path):
     data = write_class_folders(str(tmp_path / 'data'))
     work = str(tmp_path / 'work')
+    # A GPU-style config (SyncBN) runs on CPU processes: SyncBN is reverted per process.
     proc = run(['bash', 'tools/dist_train.sh', CFG, '2', '--work-dir', work, '--cfg-options',
-                f'train_dataloader.dataset.data_root={data}', 'train_cfg.max_iters=4'],
+                f'train_dataloader.dataset.data_root={data}', 'train_cfg.max_iters=4',
+                'model.backbone.norm_cfg.type=SyncBN', 'sync_bn=torch'],
                env=dict(PYTHON=sys.executable, PORT=str(free_port())))
     out = proc.stdout + proc.stderr
     # Each of the two processes reports the CPU switch before the process group exists.
@@ -66,6 +68,7 @@ def test_dist_train_two_cpu_processes(tmp_path):
     assert len(logs) == 1, logs  # only rank 0 writes the log
     log = open(logs[0]).read()
     assert 'Distributed training: True' in log and 'Epoch(train) [1][4/' in log
+    assert 'SyncBN layers run as per-process BN' in out
     ckpt = load_checkpoint_file(osp.join(work, 'iter_4.pth'))
     assert ckpt['meta']['iter'] == 4
     # DDP keeps the replicas identical: the saved weights are finite and trained.

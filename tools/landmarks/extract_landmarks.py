@@ -32,6 +32,7 @@ atomically. Progress is saved every ``--save-interval`` batches to ``<out>.part<
 same boxes; it is CPU-only, cheaper and less accurate than HRNetV2, scores are 1.0.
 """
 import argparse
+import contextlib
 import importlib.util
 import os
 import os.path as osp
@@ -81,6 +82,23 @@ def import_mmpose_inference():
     return inference
 
 
+@contextlib.contextmanager
+def keep_default_scope():
+    """Undo the ``init_default_scope('mmpose')`` of mmpose's APIs when leaving the block.
+
+    mmpose's ``init_model``/``inference_topdown`` switch mmengine's global default scope to
+    'mmpose'; a caller in another scope (an mmfer run, the tests) gets its scope back.
+    """
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    try:
+        yield
+    finally:
+        for name in list(DefaultScope._instance_dict):
+            if name not in before:
+                DefaultScope._instance_dict.pop(name)
+
+
 def build_topdown_model(config: str, checkpoint: Optional[str], device: str,
                         random_weights_for_testing: bool = False) -> torch.nn.Module:
     """An mmpose top-down model in eval mode (random weights only when explicitly asked)."""
@@ -103,7 +121,7 @@ def build_topdown_model(config: str, checkpoint: Optional[str], device: str,
     inference = import_mmpose_inference()
     if checkpoint is None:
         torch.manual_seed(0)  # the same random weights in every process
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), keep_default_scope():
         warnings.simplefilter('ignore')
         model = inference.init_model(config, checkpoint, device=device)
     if checkpoint is None:
@@ -125,20 +143,41 @@ def build_topdown_model(config: str, checkpoint: Optional[str], device: str,
 class TopdownBatchPredictor:
     """Batched version of mmpose's ``inference_topdown`` for one box per image.
 
-    The same test pipeline, meta information and ``model.test_step`` as ``inference_topdown``
-    (so the same landmarks), but the pipeline runs in DataLoader workers and the network sees
-    ``batch_size`` faces per forward pass.
+    The same test pipeline, meta information, data preprocessor and ``predict`` (flip test,
+    heatmap decoding) as ``inference_topdown``, but:
+
+    - the pipeline runs in DataLoader workers and the network sees ``batch_size`` faces per
+      forward pass;
+    - by default the model's Conv+BN pairs are fused (``mmcv.cnn.fuse_conv_bn``, the same
+      function up to float rounding) and it runs in ``channels_last`` memory format, which
+      oneDNN's CPU convolutions prefer for batches.
+
+    ``benchmarks/bench_landmarks.py`` checks the landmarks against ``inference_topdown``.
 
     Args:
-        model: An mmpose top-down model from :func:`build_topdown_model`.
+        model: An mmpose top-down model from :func:`build_topdown_model` (not modified).
+        fuse_conv_bn (bool): Fuse Conv+BN. Defaults to True.
+        channels_last (bool): Use the channels-last memory format. Defaults to True.
     """
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, model: torch.nn.Module, fuse_conv_bn: bool = True,
+                 channels_last: bool = True) -> None:
+        import copy
+
         from mmengine.dataset import Compose
-        from mmengine.registry import init_default_scope
+        from mmengine.registry import DefaultScope
+        self.source_model = model
+        with DefaultScope.overwrite_default_scope(model.cfg.get('default_scope', 'mmpose')):
+            self.pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
+        if fuse_conv_bn or channels_last:
+            model = copy.deepcopy(model).eval()
+        if fuse_conv_bn:
+            from mmcv.cnn import fuse_conv_bn as _fuse
+            model = _fuse(model)
+        self.channels_last = channels_last
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
         self.model = model
-        init_default_scope(model.cfg.get('default_scope', 'mmpose'))
-        self.pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
 
     def prepare(self, img: np.ndarray, bbox: Optional[np.ndarray] = None) -> dict:
         """Pipeline output for one (H, W, 3) BGR image and an optional xyxy box."""
@@ -147,14 +186,18 @@ class TopdownBatchPredictor:
             bbox = np.array([0, 0, w, h], dtype=np.float32)
         info = dict(img=img, bbox=np.asarray(bbox, np.float32).reshape(1, 4),
                     bbox_score=np.ones(1, dtype=np.float32))
-        info.update(self.model.dataset_meta)
+        info.update(self.source_model.dataset_meta)
         return self.pipeline(info)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict(self, data: List[dict]) -> Tuple[np.ndarray, np.ndarray]:
         """(B, K, 2) landmarks in image pixels and (B, K) scores for prepared samples."""
         from mmengine.dataset import pseudo_collate
-        results = self.model.test_step(pseudo_collate(data))
+        batch = self.model.data_preprocessor(pseudo_collate(data), False)
+        inputs = batch['inputs']
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        results = self.model(inputs, batch['data_samples'], mode='predict')
         kpts = np.stack([r.pred_instances.keypoints[0] for r in results]).astype(np.float32)
         scores = np.stack([r.pred_instances.keypoint_scores[0] for r in results])
         return kpts, scores.astype(np.float32)
@@ -329,8 +372,12 @@ def _dist_setup(args) -> Tuple[int, int, str]:
     if args.launcher == 'none':
         return 0, 1, device
     from mmengine.dist import get_dist_info, init_dist
-    backend = 'nccl' if device.startswith('cuda') else 'gloo'
-    init_dist('pytorch', backend=backend)
+    if device.startswith('cuda'):
+        init_dist('pytorch', backend='nccl')
+    else:  # mmengine's init_dist calls torch.cuda.set_device: plain gloo group on CPU
+        import torch.distributed as torch_dist
+        torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']))
     rank, world = get_dist_info()
     if device.startswith('cuda'):
         device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'

@@ -136,27 +136,33 @@ def write_rafdb(out_root: str, num_train: int = 160, num_test: int = 40, image_s
     """RAF-DB basic emotion layout (7 classes; contempt is not drawn).
 
     Writes ``EmoLabel/list_patition_label.txt`` (train lines then test lines, ``name label``
-    with labels 1-7) and ``Image/aligned/<name>_aligned.jpg`` (100x100 in the real data).
+    with labels 1-7) and ``Image/aligned/<name>_aligned.jpg`` (100x100 in the real data), plus
+    a ``meta.csv`` that the real release does not have (identity, expression, ... per image,
+    paths relative to ``out_root``; ``gt_label`` indexes :data:`EXPRESSION_CLASSES`) for
+    analyses such as the demo's identity-coloured feature plots.
 
     Returns:
         dict: ``root``, ``num_train``, ``num_test``, ``label_file``.
     """
     gen = SyntheticFaceGenerator(image_size, seed=seed)
     classes = _classes_of(RAFDB_LABELS)
-    lines = []
+    lines, meta = [], []
     bar = _progress(num_train + num_test, progress)
     for split, n, digits, sub_seed in (('train', num_train, 5, seed),
                                        ('test', num_test, 4, seed + 1_000_003)):
         for i, face in enumerate(gen.sample(n, seed=sub_seed, num_identities=num_identities,
                                             expressions=classes)):
             name = f'{split}_{i + 1:0{digits}d}'
-            _imwrite(osp.join(out_root, 'Image', 'aligned', f'{name}_aligned.jpg'), face['img'])
+            rel = osp.join('Image', 'aligned', f'{name}_aligned.jpg')
+            _imwrite(osp.join(out_root, rel), face['img'])
             lines.append(f"{name}.jpg {RAFDB_LABELS[face['expression']]}\n")
+            meta.append(_meta_row(rel, face))
             _tick(bar)
     label_file = osp.join(out_root, 'EmoLabel', 'list_patition_label.txt')
     os.makedirs(osp.dirname(label_file), exist_ok=True)
     with open(label_file, 'w') as f:
         f.writelines(lines)
+    _write_meta(osp.join(out_root, 'meta.csv'), meta)
     return dict(root=out_root, num_train=num_train, num_test=num_test, label_file=label_file)
 
 

@@ -4,6 +4,7 @@ from .face_swap import FaceSwap, similarity_transform, swap_expression
 from .face_geometric import FaceRandomFlip, FaceResize
 from .formatting import PackContraWarpInputs, PackMultiViewInputs
 from .photometric import ColorJitter, adjust_hue
+from .loading import LoadImageFromFile, decode_image  # noqa: F401
 from .heatmap import GenerateFaceHeatmaps, build_codec, encode_heatmaps
 from .random_local_warp import RandomLocalWarp
 from .temporal import ApplyToViews, HardNeg, TimeAug

@@ -9,13 +9,13 @@ and ``results['frame_pos']`` (the anchor's position in it). They add a view dict
 """
 from typing import Optional, Sequence
 
-import mmcv
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 from mmengine.logging import print_log
 
 from mmfer.registry import TRANSFORMS
+from .loading import decode_image
 from .utils import check_bgr_image, describe, get_rng, make_rng, randint
 
 
@@ -32,11 +32,10 @@ def load_frame(index, pos: int, backend_args: Optional[dict] = None,
     """Decode frame ``pos`` of ``index`` into a view dict (img, paths, shapes, landmarks)."""
     path = str(index.img_paths[pos])
     try:
-        img = mmcv.imfrombytes(fileio.get(path, backend_args=backend_args), flag=color_type)
+        buf = fileio.get(path, backend_args=backend_args)
     except Exception as e:  # noqa: BLE001 - re-raised with the path
         raise OSError(f'cannot read frame {path}: {e}') from e
-    if img is None:
-        raise OSError(f'cannot decode frame {path}')
+    img = decode_image(buf, path, 'frame', flag=color_type)
     view = dict(img=img, img_path=path, img_shape=img.shape[:2], ori_shape=img.shape[:2],
                 frame=int(index.frame[pos]), frame_pos=int(pos),
                 identity=int(index.identity[pos]), video=int(index.video[pos]))

@@ -77,6 +77,15 @@ def test_rafdb(tmp_path):
         img = cv2.imread(str(tmp_path / 'Image' / 'aligned' / f'{name}_aligned.jpg'))
         assert img is not None and img.shape == (40, 40, 3), name
     assert len(glob.glob(str(tmp_path / 'Image' / 'aligned' / '*.jpg'))) == 15
+    # meta.csv (synthetic extra): one row per image, in label-file order, same expression
+    with open(tmp_path / 'meta.csv') as f:
+        meta = list(csv.DictReader(f))
+    assert [m['img_path'] for m in meta] == [
+        f"Image/aligned/{ln.split()[0][:-4]}_aligned.jpg" for ln in lines]
+    raf_names = {1: 'surprise', 2: 'fear', 3: 'disgust', 4: 'happiness', 5: 'sadness',
+                 6: 'anger', 7: 'neutral'}
+    assert [m['expression'] for m in meta] == [raf_names[int(ln.split()[1])] for ln in lines]
+    assert all(m['identity'].isdigit() for m in meta)
     # deterministic for a seed
     W.write_rafdb(str(tmp_path / 'again'), num_train=10, num_test=5, image_size=40, seed=1)
     assert (tmp_path / 'again' / 'EmoLabel' / 'list_patition_label.txt').read_text() == \

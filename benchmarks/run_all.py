@@ -1,0 +1,249 @@
+#!/usr/bin/env python
+# Copyright (c) mmfer contributors. All rights reserved.
+"""Run every mmfer benchmark (``make bench``) and print one summary table.
+
+Each benchmark script runs as a subprocess (its output is streamed, indented) with small
+"quick" settings by default, or the sizes stated in the issues with ``--full``. The summary
+comes from the final ``BENCH_RESULT {json}`` line of ``bench_train_step.py`` and
+``bench_dataloader.py`` and from the printed lines of ``bench_warp.py``, ``bench_knn.py`` and
+``bench_landmarks.py``; when a script's output cannot be parsed, its last lines are shown
+instead. Every reference is measured in the same run as the figure it is compared with;
+nothing is asserted about speed. Exit code 1 when a benchmark fails (non-zero exit or
+timeout).
+
+Usage::
+
+    python benchmarks/run_all.py [--full] [--only train_step dataloader] [--threads 2]
+        [--landmark-checkpoint CKPT] [--json-out results.json] [--quiet]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import threading
+import time
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(HERE)
+ROW = re.compile(r'^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)x\s*\|'
+                 r'\s*([\d.]+)%\s*\|')
+
+
+# ----------------------------------------------------------------------------- parsers
+# Each returns a list of rows: dict(name, measured, reference, ratio, note).
+def _num(pattern: str, text: str, group: int = 1) -> float:
+    m = re.search(pattern, text, re.M)
+    if m is None:
+        raise ValueError(f'no line matching {pattern!r}')
+    return float(m.group(group))
+
+
+def bench_result(text: str) -> dict:
+    """The JSON of the last ``BENCH_RESULT {...}`` line."""
+    lines = [ln for ln in text.splitlines() if ln.startswith('BENCH_RESULT ')]
+    if not lines:
+        raise ValueError('no BENCH_RESULT line')
+    return json.loads(lines[-1][len('BENCH_RESULT '):])
+
+
+def parse_warp(text: str) -> list:
+    ours = _num(r'^local_warp \(ROI-only remap\)\s*:\s*([\d.]+)', text)
+    plain = _num(r'^plain numpy \+ cv2\.remap[^:]*:\s*([\d.]+)', text)
+    diff = _num(r'^max \|ours - plain\| grey levels\s*:\s*(\d+)', text)
+    rows = [dict(name='warp: local_warp 224 px (1 thread)', measured=f'{ours:.0f} warps/s',
+                 reference=f'{plain:.0f} warps/s (numpy+remap)',
+                 ratio=f'speed-up {ours / plain:.1f}x', note=f'max diff {diff:.0f} grey levels')]
+    rw = re.search(r'^RandomLocalWarp \(2 warps \+ 68 pt\)\s*:\s*([\d.]+)', text, re.M)
+    if rw:
+        rows.append(dict(name='warp: RandomLocalWarp (2 warps + 68 pts)',
+                         measured=f'{float(rw.group(1)):.0f} images/s', reference='-',
+                         ratio='-', note='best burst'))
+    return rows
+
+
+def parse_knn(text: str) -> list:
+    shape = re.search(r'^train \((\d+), (\d+)\), test \((\d+)', text, re.M)
+    size = f'{shape.group(1)}x{shape.group(2)} / {shape.group(3)} test' if shape else ''
+    rows = []
+    for line in text.splitlines():
+        m = ROW.match(line.strip())
+        if m:
+            w, dtype, t_ref, t_ours, speed, agree = m.groups()
+            rows.append(dict(name=f'knn: {w} weights, {dtype} ({size})',
+                             measured=f'{float(t_ours):.2f} s',
+                             reference=f'{float(t_ref):.2f} s (sklearn brute)',
+                             ratio=f'speed-up {float(speed):.2f}x',
+                             note=f'{float(agree):.3f}% identical'))
+    if not rows:
+        raise ValueError('no result table rows')
+    return rows
+
+
+def parse_landmarks(text: str) -> list:
+    single = _num(r'^per-image inference_topdown:.*= ([\d.]+) images/s', text)
+    batched = _num(r'^batched \(.*= ([\d.]+) images/s', text)
+    diff = _num(r'^max landmark difference .*: ([\d.]+) px', text)
+    weights = re.search(r'weights: (\S+)', text)
+    return [dict(name='landmarks: batched HRNetV2-W18 extraction', measured=f'{batched:.2f} img/s',
+                 reference=f'{single:.2f} img/s (inference_topdown)',
+                 ratio=f'speed-up {batched / single:.2f}x',
+                 note=f'max diff {diff:.4f} px, weights {weights.group(1) if weights else "?"}')]
+
+
+def parse_train_step(text: str) -> list:
+    r = bench_result(text)
+    return [dict(name=f'train step: ContraWarp-BYOL R18+LD, b{r["batch_size"]} '
+                      f'{r["img_size"]}px, {r["threads"]} thr',
+                 measured=f'{r["mmfer_ms"]:.1f} ms/iter (mmfer)',
+                 reference=f'{r["plain_ms"]:.1f} ms/iter (plain PyTorch)',
+                 ratio=f'{r["ratio"]:.3f} (goal <= {r["goal"]:.2f})',
+                 note=f'step-1 loss diff {r["loss_diff_first"]:.1e}')]
+
+
+def parse_dataloader(text: str) -> list:
+    r = bench_result(text)
+    stages = {k: v for k, v in r['breakdown_ms'].items()
+              if k not in ('ContraWarpViews', 'x1 pipeline', 'x2 pipeline')}
+    top = max(stages, key=stages.get)
+    share = 100 * stages[top] / r['instrumented_ms_per_image']
+    rows = [dict(name=f'dataloader: contrawarp pipeline {r["img_size"]} px',
+                 measured=f'{r["images_per_s"]:.1f} img/s/worker',
+                 reference='-', ratio='-', note=f'largest stage: {top} ({share:.0f}%)')]
+    if 'loader_images_per_s' in r:
+        expected = r['images_per_s'] * r['loader_workers']
+        rows.append(dict(name=f'dataloader: DataLoader, {r["loader_workers"]} workers',
+                         measured=f'{r["loader_images_per_s"]:.1f} img/s',
+                         reference=f'{expected:.1f} img/s (workers x 1-process rate)',
+                         ratio=f'{r["loader_images_per_s"] / expected:.2f}',
+                         note='start-up included'))
+    return rows
+
+
+def benchmarks(args) -> list:
+    """(name, script, argv, parser) for each benchmark, quick or ``--full``."""
+    t = str(args.threads)
+    lm = (['--checkpoint', args.landmark_checkpoint] if args.landmark_checkpoint
+          else ['--random-weights-for-testing'])
+    if args.full:
+        sizes = dict(
+            warp=[],
+            knn=['--threads', t],
+            landmarks=lm,
+            train_step=['--threads', t],
+            dataloader=['--num-images', '200', '--passes', '2'])
+    else:
+        sizes = dict(
+            warp=['--iters', '200', '--repeats', '1'],
+            knn=['--num-train', '5000', '--num-test', '1000', '--repeat', '1', '--threads', t],
+            landmarks=lm + ['--num-images', '16', '--num-per-image', '4', '--batch-size', '8'],
+            train_step=['--iters', '3', '--warmup', '2', '--batch-size', '8', '--threads', t],
+            dataloader=['--num-images', '48'])
+    return [
+        ('warp', 'bench_warp.py', sizes['warp'], parse_warp),
+        ('knn', 'bench_knn.py', sizes['knn'], parse_knn),
+        ('landmarks', 'bench_landmarks.py', sizes['landmarks'], parse_landmarks),
+        ('train_step', 'bench_train_step.py', sizes['train_step'], parse_train_step),
+        ('dataloader', 'bench_dataloader.py', sizes['dataloader'], parse_dataloader),
+    ]
+
+
+def run(cmd: list, timeout: float, stream: bool):
+    """Run ``cmd`` (cwd: the repo), streaming its output; returns (rc, output, seconds)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, bufsize=1)
+    timed_out = []
+
+    def kill():
+        timed_out.append(True)
+        proc.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if stream:
+                print('    ' + line, end='', flush=True)
+        rc = proc.wait()
+    finally:
+        timer.cancel()
+    if timed_out:
+        lines.append(f'(killed after the {timeout:.0f}s timeout)\n')
+        rc = 124
+    return rc, ''.join(lines), time.perf_counter() - t0
+
+
+def print_table(rows: list) -> None:
+    cols = ('benchmark', 'measured', 'reference', 'ratio', 'note')
+    keys = ('name', 'measured', 'reference', 'ratio', 'note')
+    widths = [max(len(c), *(len(str(r.get(k, ''))) for r in rows)) for c, k in zip(cols, keys)]
+    print('| ' + ' | '.join(c.ljust(w) for c, w in zip(cols, widths)) + ' |')
+    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    for r in rows:
+        print('| ' + ' | '.join(str(r.get(k, '')).ljust(w) for k, w in zip(keys, widths))
+              + ' |')
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--full', action='store_true', help='the sizes stated in the issues')
+    p.add_argument('--only', nargs='+', default=None,
+                   choices=['warp', 'knn', 'landmarks', 'train_step', 'dataloader'])
+    p.add_argument('--threads', type=int, default=None,
+                   help='threads of the train-step and k-NN benchmarks, both sides (default: '
+                        '1 quick, 2 with --full)')
+    p.add_argument('--landmark-checkpoint', default=None,
+                   help='300W HRNetV2-W18 weights for bench_landmarks (default: random '
+                        'weights, the same speed)')
+    p.add_argument('--timeout', type=float, default=None,
+                   help='seconds per benchmark (default 900 quick, 3600 full)')
+    p.add_argument('--json-out', default=None, help='also write the rows to this JSON file')
+    p.add_argument('--quiet', action='store_true', help="don't stream the scripts' output")
+    args = p.parse_args(argv)
+    timeout = args.timeout or (3600 if args.full else 900)
+    if args.threads is None:
+        args.threads = 2 if args.full else 1
+
+    rows, failed = [], []
+    mode = 'full' if args.full else 'quick (use --full for the stated sizes)'
+    print(f'mmfer benchmarks, {mode}; {os.cpu_count()} CPUs', flush=True)
+    for name, script, extra, parser in benchmarks(args):
+        if args.only and name not in args.only:
+            continue
+        cmd = [sys.executable, osp.join(HERE, script), *extra]
+        print(f'\n=== {name}: {" ".join(cmd[1:])}', flush=True)
+        rc, out, secs = run(cmd, timeout, not args.quiet)
+        if rc != 0:
+            failed.append(name)
+            tail = ' / '.join(ln.strip() for ln in out.strip().splitlines()[-2:])
+            rows.append(dict(name=name, measured=f'FAILED (exit {rc})', reference='-',
+                             ratio='-', note=tail[-160:]))
+            continue
+        try:
+            found = parser(out)
+        except (ValueError, KeyError, AttributeError, json.JSONDecodeError) as e:
+            tail = ' / '.join(ln.strip() for ln in out.strip().splitlines()[-3:])
+            found = [dict(name=name, measured='(unparsed)', reference='-', ratio='-',
+                          note=f'{e}; last lines: {tail[-200:]}')]
+        for r in found:
+            r['seconds'] = round(secs, 1)
+        rows.extend(found)
+
+    print(f'\nSummary ({mode}):')
+    print_table(rows)
+    if args.json_out:
+        with open(args.json_out, 'w') as f:
+            json.dump(rows, f, indent=2)
+    if failed:
+        print(f'FAILED: {", ".join(failed)}')
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
