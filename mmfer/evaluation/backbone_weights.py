@@ -18,14 +18,13 @@ matches, when backbone weights are missing, or when shapes disagree; it never lo
 partial backbone silently.
 """
 import os.path as osp
-from collections import OrderedDict
 from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from mmfer.utils import load_checkpoint_file
+from mmfer.utils import extract_state_dict, load_checkpoint_file
 
 
 class CheckpointKeyError(KeyError):
@@ -33,22 +32,6 @@ class CheckpointKeyError(KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
-
-
-def extract_state_dict(checkpoint: object, filename: str = '<checkpoint>') -> Dict:
-    """The weights dict of a loaded checkpoint (``state_dict`` / ``model`` / itself)."""
-    if not isinstance(checkpoint, dict):
-        raise CheckpointKeyError(f'{filename} holds a {type(checkpoint).__name__}, not a dict '
-                                 'of weights')
-    for key in ('state_dict', 'model', 'module'):
-        if key in checkpoint and isinstance(checkpoint[key], dict):
-            checkpoint = checkpoint[key]
-            break
-    state = OrderedDict((k[7:] if k.startswith('module.') else k, v)
-                        for k, v in checkpoint.items() if isinstance(v, torch.Tensor))
-    if not state:
-        raise CheckpointKeyError(f'{filename} contains no tensors')
-    return state
 
 
 def select_backbone_state(state: Dict[str, torch.Tensor], backbone: nn.Module,

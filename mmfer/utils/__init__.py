@@ -1,12 +1,14 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError,
-                         checkpoint_safe_globals, find_latest_checkpoint,
+                         checkpoint_safe_globals, extract_state_dict,
+                         find_latest_checkpoint,
                          load_checkpoint_file,
                          register_checkpoint_safe_globals)
 from .setup_env import register_all_modules
 
 __all__ = [
     'AtomicLocalBackend', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
+    'extract_state_dict',
     'find_latest_checkpoint',
     'load_checkpoint_file', 'register_checkpoint_safe_globals', 'register_all_modules'
 ]

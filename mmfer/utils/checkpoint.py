@@ -29,7 +29,8 @@ import os
 import os.path as osp
 import pickle
 import tempfile
-from typing import Any, Callable, List, Optional, Tuple, Union
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -183,3 +184,27 @@ def find_latest_checkpoint(work_dir: str) -> Optional[str]:
             if best is None or int(number) > best[0]:
                 best = (int(number), osp.join(work_dir, name))
     return None if best is None else best[1]
+
+
+def extract_state_dict(checkpoint: Any, filename: str = '<checkpoint>') -> Dict[str, torch.Tensor]:
+    """The weights of a loaded checkpoint, as a flat ``name -> tensor`` dict.
+
+    Takes the ``state_dict`` / ``model`` / ``module`` entry when there is one (mmengine,
+    classic and DDP-saved files) or the dict itself (a bare state dict), strips DDP's
+    ``module.`` prefix and keeps the tensors only.
+
+    Raises:
+        TypeError: ``checkpoint`` is not a dict.
+        ValueError: it holds no tensors.
+    """
+    if not isinstance(checkpoint, dict):
+        raise TypeError(f'{filename} holds a {type(checkpoint).__name__}, not a dict of weights')
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                        for k, v in checkpoint.items() if isinstance(v, torch.Tensor))
+    if not state:
+        raise ValueError(f'{filename} contains no tensors')
+    return state

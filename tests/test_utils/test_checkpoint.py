@@ -190,3 +190,17 @@ def test_find_latest_checkpoint_survives_truncated_record(tmp_path):
     assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_4.pth')
     (tmp_path / 'last_checkpoint').write_text('')  # killed while mmengine rewrote it
     assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_10.pth')
+
+
+def test_extract_state_dict_formats():
+    from mmfer.utils import extract_state_dict
+    w = torch.ones(2)
+    # mmengine file, DDP-saved keys, non-tensor entries dropped
+    got = extract_state_dict({'meta': {}, 'state_dict': {'module.a.w': w, 'step': 3}})
+    assert list(got) == ['a.w'] and got['a.w'] is w
+    assert list(extract_state_dict({'model': {'b': w}})) == ['b']
+    assert list(extract_state_dict({'c': w})) == ['c']  # a bare state dict
+    with pytest.raises(TypeError, match='f.pth holds a list'):
+        extract_state_dict([w], 'f.pth')
+    with pytest.raises(ValueError, match='g.pth contains no tensors'):
+        extract_state_dict({'state_dict': {'x': 1}}, 'g.pth')

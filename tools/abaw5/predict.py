@@ -127,14 +127,14 @@ def build_dataset(cfg, args):
 def build_model(cfg, checkpoint: str, device: str):
     from mmengine.runner.checkpoint import load_state_dict
 
-    from mmfer.models.utils.checkpoint_mapping import extract_state_dict
     from mmfer.registry import MODELS
-    from mmfer.utils import load_checkpoint_file
+    from mmfer.utils import extract_state_dict, load_checkpoint_file
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
-    state_dict = extract_state_dict(load_checkpoint_file(checkpoint, map_location='cpu'))
+    state_dict = extract_state_dict(load_checkpoint_file(checkpoint, map_location='cpu'),
+                                    checkpoint)
     load_state_dict(model, state_dict, strict=True, logger='current')
     return model.to(device).eval()
 

@@ -35,7 +35,7 @@ from mmengine.model.weight_init import initialize, update_init_info
 from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 
 from mmfer.registry import WEIGHT_INITIALIZERS
-from mmfer.utils import load_checkpoint_file
+from mmfer.utils import extract_state_dict, load_checkpoint_file
 
 #: Sub-modules of mmfer/mmpretrain self-supervised algorithms that are not the backbone.
 DEFAULT_DROP_PREFIXES: Tuple[str, ...] = ('target_net.', 'momentum_encoder.', 'neck.',
@@ -46,16 +46,6 @@ RESNET_DEFAULT_INIT = [
     dict(type='Kaiming', layer=['Conv2d']),
     dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm']),
 ]
-
-
-def extract_state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
-    """The weights of a loaded checkpoint (``state_dict``/``model`` entry or the dict itself)."""
-    if not isinstance(checkpoint, dict):
-        raise TypeError(f'a checkpoint must be a dict, got {type(checkpoint)}')
-    for key in ('state_dict', 'model'):
-        if isinstance(checkpoint.get(key), dict):
-            return checkpoint[key]
-    return checkpoint
 
 
 def map_backbone_state_dict(
@@ -160,7 +150,8 @@ def load_backbone_weights(module: nn.Module,
     Returns:
         dict: the report of :func:`map_backbone_state_dict`.
     """
-    state_dict = extract_state_dict(load_checkpoint_any(checkpoint, map_location))
+    state_dict = extract_state_dict(load_checkpoint_any(checkpoint, map_location),
+                                    str(checkpoint))
     target = {k: v.shape for k, v in module.state_dict().items()}
     mapped, report = map_backbone_state_dict(state_dict, target, prefix=prefix,
                                              drop_prefixes=drop_prefixes,
