@@ -111,9 +111,9 @@ class PackMultiViewInputs(BaseTransform):
             if key not in results:
                 raise KeyError(f'PackMultiViewInputs: results has no {key!r} '
                                f'(img_path={results.get("img_path")!r})')
-            val = results[key]
-            dtype = torch.bool if isinstance(val, (bool, np.bool_)) else \
-                torch.float32 if isinstance(val, (float, np.floating)) else torch.long
+            val = np.asarray(results[key])
+            dtype = torch.bool if val.dtype.kind == 'b' else \
+                torch.float32 if val.dtype.kind == 'f' else torch.long
             ds.set_field(torch.as_tensor(val, dtype=dtype), key)
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta['view_roles'] = self.view_roles

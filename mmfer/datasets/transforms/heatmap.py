@@ -17,6 +17,7 @@ def build_codec(codec: Union[dict, object]):
     cfg = dict(codec)
     cfg['type'] = cfg['type'].split('.', 1)[1] if cfg['type'].startswith('mmpose.') \
         else cfg['type']
+    cfg.setdefault('_scope_', 'mmpose')  # the codec registry is mmpose's (no mmfer child)
     return KEYPOINT_CODECS.build(cfg)
 
 
