@@ -26,12 +26,13 @@ train_pipeline = [
     dict(type='TimeAug', max_offset=1.0, distribution='linear'),
     dict(type='FaceSwap', prob=0.5),
     dict(type='HardNeg', min_offset=3.0),
-    # the anchor keeps its landmarks for the MaskFN crops: keypoint-aware resize/flip
-    # (no random crop: mmpretrain's RandomCrop does not move landmarks)
+    # the anchor keeps its landmarks for the MaskFN crops: the same 128 -> 112 crop + flip
+    # as the other views, with the landmark-aware versions of the transforms
     dict(type='ApplyToViews', views=('anchor', ),
          keys=('img', 'img_path', 'img_shape', 'ori_shape', 'gt_keypoints'),
          transforms=[
-             dict(type='FaceResize', scale=112),
+             dict(type='FaceResize', scale=128),
+             dict(type='FaceRandomCrop', crop_size=112),
              dict(type='FaceRandomFlip', prob=0.5),
              dict(type='RandomApply',
                   transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,

@@ -1,7 +1,7 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 from .contrawarp_views import ContraWarpViews
 from .face_swap import FaceSwap, similarity_transform, swap_expression
-from .face_geometric import FaceRandomFlip, FaceResize
+from .face_geometric import FaceRandomCrop, FaceRandomFlip, FaceResize
 from .formatting import PackContraWarpInputs, PackMultiViewInputs
 from .photometric import ColorJitter, adjust_hue
 from .loading import LoadImageFromFile, decode_image  # noqa: F401
@@ -13,7 +13,8 @@ from .warping import fold_mask, local_warp, sample_warp_params, warp_inverse_map
 
 __all__ = [
     'local_warp', 'warp_points', 'warp_inverse_map', 'fold_mask', 'sample_warp_params',
-    'RandomLocalWarp', 'ContraWarpViews', 'FaceResize', 'FaceRandomFlip', 'GenerateFaceHeatmaps',
+    'RandomLocalWarp', 'ContraWarpViews', 'FaceResize', 'FaceRandomCrop', 'FaceRandomFlip',
+    'GenerateFaceHeatmaps',
     'build_codec', 'encode_heatmaps', 'PackContraWarpInputs', 'PackMultiViewInputs',
     'FLIP_PAIRS_68', 'flip_indices', 'ColorJitter', 'adjust_hue',
     'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews'

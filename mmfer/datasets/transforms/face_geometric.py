@@ -14,7 +14,7 @@ from mmcv.transforms import BaseTransform
 
 from mmfer.registry import TRANSFORMS
 from .utils import (check_bgr_image, flip_indices, get_face_keypoints, get_rng, make_rng,
-                    set_face_keypoints)
+                    randint, set_face_keypoints)
 
 _INTERP = {
     'nearest': cv2.INTER_NEAREST,
@@ -123,3 +123,54 @@ class FaceRandomFlip(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, '
                 f'flip_indices={self.flip_indices}, seed={self.seed})')
+
+
+@TRANSFORMS.register_module()
+class FaceRandomCrop(BaseTransform):
+    """Crop a random ``crop_size`` window of a face and move its landmarks with it.
+
+    mmpretrain's ``RandomCrop`` crops the image only; this is the same uniform random crop
+    (the offset is drawn uniformly over every position where the window fits) that also
+    shifts ``gt_keypoints`` / ``keypoints`` by the offset, so landmark-based steps after it
+    (SSL-FER MaskFN's eye/mouth crops) still find the eyes and mouth.
+
+    Required keys: ``img`` (H, W, 3) with H, W >= the crop. Optional: ``gt_keypoints``
+    (K, 2) or ``keypoints`` (1, K, 2).
+
+    Modified keys: ``img``, ``img_shape``, the landmarks (``x - x0``, ``y - y0``; points
+    that leave the window keep their out-of-image coordinates). Added: ``crop_bbox``
+    (x0, y0, x1, y1), end-exclusive.
+
+    Args:
+        crop_size (int | tuple[int, int]): Output (w, h); an int means square.
+        seed (int, optional): Seed of a private generator; None uses ``np.random``.
+    """
+
+    def __init__(self, crop_size: Union[int, Tuple[int, int]],
+                 seed: Optional[int] = None) -> None:
+        size = (crop_size, crop_size) if isinstance(crop_size, int) else tuple(crop_size)
+        if len(size) != 2 or min(size) <= 0:
+            raise ValueError(f'crop_size must be a positive int or (w, h), got {crop_size}')
+        self.crop_size = (int(size[0]), int(size[1]))
+        self.seed = seed
+        self._rng = make_rng(seed)
+
+    def transform(self, results: dict) -> dict:
+        img = check_bgr_image(results, 'FaceRandomCrop')
+        h, w = img.shape[:2]
+        cw, ch = self.crop_size
+        if cw > w or ch > h:
+            raise ValueError(f'FaceRandomCrop: crop {cw}x{ch} is larger than the image '
+                             f'{w}x{h} (img_path={results.get("img_path")!r}); resize first')
+        rng = get_rng(self._rng)
+        x0, y0 = randint(rng, w - cw + 1), randint(rng, h - ch + 1)
+        results['img'] = np.ascontiguousarray(img[y0:y0 + ch, x0:x0 + cw])
+        results['img_shape'] = (ch, cw)
+        results['crop_bbox'] = (x0, y0, x0 + cw, y0 + ch)
+        k, _, key = get_face_keypoints(results, 'FaceRandomCrop')
+        if k is not None:
+            set_face_keypoints(results, k - np.array([x0, y0], np.float32), key)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(crop_size={self.crop_size}, seed={self.seed})'
