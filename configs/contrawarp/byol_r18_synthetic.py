@@ -4,7 +4,7 @@
 #   python tools/misc/make_synthetic_faces.py data/synthetic_faces --format folder \
 #       --num 2000 --image-size 64
 # Train: python tools/train.py configs/contrawarp/byol_r18_synthetic.py
-# Compare with plain BYOL (k-NN on expressions): tools/misc/compare_byol_contrawarp.py
+# Compare with plain BYOL (configs/byol/byol_r18_synthetic.py; k-NN + linear): make demo
 _base_ = [
     '../_base_/models/contrawarp_byol_r18.py',
     '../_base_/default_runtime.py',
