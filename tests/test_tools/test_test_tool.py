@@ -244,3 +244,32 @@ test_evaluator = dict(type='FERClsMetric', num_classes=7, cm_dir='{tmp_path / "c
     acc = 100 * float((pred == ds.get_gt_labels()).mean())
     assert res['fer/accuracy'] == pytest.approx(acc, abs=1e-4)
     assert (tmp_path / 'cm' / 'confusion_matrix_0.png').is_file()
+
+
+def test_dist_test_two_cpu_processes_match_one(tmp_path, data, repo_root):
+    """tools/dist_test.sh (torchrun, 2 CPU processes, gloo): the same metrics as 1 process."""
+    cfg = _config(tmp_path, data, repo_root)
+    torch.manual_seed(1)
+    net = MODELS.build(dict(R18, norm_cfg=BN))
+    ckpt = tmp_path / 'backbone.pth'
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in net.state_dict().items()}),
+               ckpt)
+    args = ['--eval', 'knn', 'linear', 'fec']
+    proc = _run(repo_root, cfg, ckpt, *args, '--work-dir', tmp_path / 'wd_one')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable,
+               PORT=str(29700 + os.getpid() % 1000))
+    proc = subprocess.run(['bash', 'tools/dist_test.sh', cfg, str(ckpt), '2', *args,
+                           '--work-dir', str(tmp_path / 'wd_two')],
+                          cwd=repo_root, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    one = json.load(open(tmp_path / 'wd_one' / 'metrics.json'))
+    two = json.load(open(tmp_path / 'wd_two' / 'metrics.json'))
+    assert one['world_size'] == 1 and two['world_size'] == 2
+    assert two['num_train'] == 42 and two['num_test'] == 14  # every sample exactly once
+    assert set(two['knn']) == {'k=3', 'k=10'}
+    for k, r in one['knn'].items():
+        assert two['knn'][k] == pytest.approx(r, abs=1e-6), k
+    assert two['fec'] == pytest.approx(one['fec'], abs=1e-6)
+    for m in ('accuracy', 'macro_f1'):
+        assert two['linear'][m] == pytest.approx(one['linear'][m], abs=1e-6)
