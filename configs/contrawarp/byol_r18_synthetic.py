@@ -21,10 +21,18 @@ model = dict(
             norm_cfg=dict(type='BN1d'))),
     # ResNet-18 on 64 px: 2x2 feature map -> 16x16 heatmaps after 3 deconvs
     landmark_head=dict(type='LandmarkHeatmapHead', in_channels=512),
+    # The loss scale of the BYOL baseline: mmpretrain's BYOL loss is 2 * (-cos(p1, z2) -
+    # cos(p2, z1)) = -4 sim(1, 2), four times ContraWarpLoss's -sim(1, 2). The paper configs
+    # use LARS, which normalises the update per layer, so the factor hardly matters there; with
+    # this config's plain SGD it would train the shared x1/x2 term at a quarter of BYOL's
+    # learning rate. Weighting both contrastive terms by 4 makes loss_cont12 exactly BYOL's loss
+    # (same optimiser, same step size: configs/byol/byol_r18_synthetic.py is the baseline).
+    contrawarp_loss=dict(type='ContraWarpLoss', target_similarity=0.6, loss_weight_12=4.0,
+                         loss_weight_13=4.0),
     # lambda scaled with the heatmap area: KeypointMSELoss averages over pixels, and 16x16 maps
     # make it ~12x larger than 56x56 ones, so 100 * 16^2 / 56^2 ~ 8 keeps the LD term's share
-    # of the total loss as with lambda = 100 at 224 px
-    landmark_loss_weight=8.0,
+    # of the total loss as with lambda = 100 at 224 px; x4 with the contrastive terms above
+    landmark_loss_weight=32.0,
 )
 
 photometric = [
