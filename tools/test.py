@@ -186,10 +186,16 @@ def run_feature_eval(cfg: Config, args) -> dict:
         key = cache_key(fp, args.checkpoint_prefix, backbone_cfg.to_dict(), pre_cfg,
                         ds_cfg.to_dict() if hasattr(ds_cfg, 'to_dict') else ds_cfg,
                         len(dataset))
-        return cached_features(
+        feats = cached_features(
             cache_dir, name, key,
             lambda: extract_features(backbone, preprocess, dataset, batch_size, num_workers,
                                      device, desc=name))
+        bad = int((~torch.isfinite(feats)).any(dim=1).sum())
+        if bad:
+            raise ValueError(f'{bad} of the {len(feats)} {name} features of {args.checkpoint} '
+                             'are NaN/inf: the backbone overflows on these images (cache: '
+                             f'{cache_dir})')
+        return feats
 
     results = dict(config=args.config, checkpoint=osp.abspath(args.checkpoint),
                    checkpoint_match=load_info['matched'], world_size=world)

@@ -83,6 +83,13 @@ def select_backbone_state(state: Dict[str, torch.Tensor], backbone: nn.Module,
         raise CheckpointKeyError(f'Checkpoint {filename}: shape mismatch for {len(bad)} '
                                  f'backbone weights, e.g. {bad[:3]}')
     used = {k: sub[k] for k in expected}
+    nonfinite = [k for k, v in used.items()
+                 if v.is_floating_point() and not torch.isfinite(v).all()]
+    if nonfinite:
+        raise CheckpointKeyError(
+            f'Checkpoint {filename}: {len(nonfinite)} backbone tensors hold NaN/inf values, '
+            f'e.g. {nonfinite[:3]}; the training run that wrote it probably diverged (look '
+            'for a NaN loss in its log)')
     ignored = len(state) - len(used)
     return used, how, ignored
 

@@ -208,6 +208,13 @@ def test_backbone_weights_torchvision_and_errors(tmp_path):
     torch.save(sd, tmp_path / 'cut.pth')
     with pytest.raises(CheckpointKeyError, match='shape mismatch .*layer4.1.conv2.weight'):
         load_backbone_weights(net, str(tmp_path / 'cut.pth'))
+    # a diverged run's checkpoint (NaN weights or BN statistics) is refused before any feature
+    sd = tv.state_dict()
+    sd['layer2.0.bn1.running_var'] = torch.full_like(sd['layer2.0.bn1.running_var'], float('nan'))
+    torch.save(sd, tmp_path / 'nan.pth')
+    with pytest.raises(CheckpointKeyError, match=r'nan.pth: 1 backbone tensors hold NaN/inf.*'
+                       r'layer2.0.bn1.running_var.*diverged'):
+        load_backbone_weights(net, str(tmp_path / 'nan.pth'))
 
 
 def test_test_tool_classic_runner_route(tmp_path, data, repo_root):
@@ -273,3 +280,18 @@ def test_dist_test_two_cpu_processes_match_one(tmp_path, data, repo_root):
     assert two['fec'] == pytest.approx(one['fec'], abs=1e-6)
     for m in ('accuracy', 'macro_f1'):
         assert two['linear'][m] == pytest.approx(one['linear'][m], abs=1e-6)
+
+
+def test_test_tool_refuses_non_finite_features(tmp_path, data, repo_root):
+    """Finite weights that overflow to inf/NaN features: a clear error, not a crashed probe."""
+    cfg = _config(tmp_path, data, repo_root)
+    net = MODELS.build(dict(R18, norm_cfg=BN))
+    state = net.state_dict()
+    state['conv1.weight'] = torch.full_like(state['conv1.weight'], 1e38)
+    torch.save({f'backbone.{k}': v for k, v in state.items()}, tmp_path / 'overflow.pth')
+    proc = _run(repo_root, cfg, tmp_path / 'overflow.pth', '--eval', 'knn', 'linear',
+                '--work-dir', tmp_path / 'wd_overflow')
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert 'of the 42 train features of' in proc.stderr and 'overflow.pth' in proc.stderr
+    assert 'are NaN/inf' in proc.stderr
+    assert not osp.exists(tmp_path / 'wd_overflow' / 'metrics.json')
