@@ -289,10 +289,11 @@ class _Images(torch.utils.data.Dataset):
         rel = self.rel_paths[i]
         if self.reader is not None:
             from mmfer.datasets.recordio import unpack
+            from mmfer.datasets.transforms import decode_image
             path = f'{self.root} record {rel.rsplit("#", 1)[-1]}'
             try:
                 buf = unpack(self.reader.read_idx(int(rel.rsplit('#', 1)[-1])))[1]
-                img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+                img = decode_image(buf, path)
             except (ValueError, KeyError) as e:
                 return rel, None, f'cannot read {path}: {e}'
         else:

@@ -4,7 +4,7 @@ from .face_swap import FaceSwap, similarity_transform, swap_expression
 from .face_geometric import FaceRandomCrop, FaceRandomFlip, FaceResize
 from .formatting import PackContraWarpInputs, PackMultiViewInputs
 from .photometric import ColorJitter, adjust_hue
-from .loading import LoadImageFromFile, decode_image  # noqa: F401
+from .loading import LoadImageFromFile, decode_image
 from .heatmap import GenerateFaceHeatmaps, build_codec, encode_heatmaps
 from .random_local_warp import RandomLocalWarp
 from .temporal import ApplyToViews, HardNeg, TimeAug
@@ -17,5 +17,6 @@ __all__ = [
     'GenerateFaceHeatmaps',
     'build_codec', 'encode_heatmaps', 'PackContraWarpInputs', 'PackMultiViewInputs',
     'FLIP_PAIRS_68', 'flip_indices', 'ColorJitter', 'adjust_hue',
-    'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews'
+    'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews',
+    'LoadImageFromFile', 'decode_image'
 ]
