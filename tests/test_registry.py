@@ -56,10 +56,12 @@ def test_build_byol_pieces_and_mmengine_components():
     neck = MODELS.build(dict(type='NonLinearNeck', in_channels=512, hid_channels=64,
                              out_channels=32, with_avg_pool=True))
     assert neck([torch.zeros(2, 512, 2, 2)])[0].shape == (2, 32)
-    # mmfer overrides LoadImageFromFile (clear errors for corrupt images) but stays an mmcv one
+    # mmfer's LoadFaceImage (clear errors for corrupt images) is an mmcv LoadImageFromFile under
+    # its own name: type='LoadImageFromFile' still means mmcv's
     from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
-    assert TRANSFORMS.get('LoadImageFromFile').__module__.startswith('mmfer.')
-    assert issubclass(TRANSFORMS.get('LoadImageFromFile'), MMCVLoadImageFromFile)
+    assert TRANSFORMS.get('LoadFaceImage').__module__.startswith('mmfer.')
+    assert issubclass(TRANSFORMS.get('LoadFaceImage'), MMCVLoadImageFromFile)
+    assert TRANSFORMS.get('LoadImageFromFile') is MMCVLoadImageFromFile
     assert TRANSFORMS.get('PackInputs').__module__.startswith('mmpretrain.')
     assert HOOKS.get('CheckpointHook').__module__.startswith('mmengine.')
     assert OPTIMIZERS.get('LARS').__module__.startswith('mmpretrain.')

@@ -12,14 +12,14 @@ au_names = ['AU1', 'AU2', 'AU4', 'AU6', 'AU10', 'AU12', 'AU14', 'AU15', 'AU23', 
 data_preprocessor = dict(
     mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(256, 256)),
     dict(type='RandomCrop', crop_size=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs', algorithm_keys=('au_mask', )),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(256, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs', algorithm_keys=('au_mask', )),

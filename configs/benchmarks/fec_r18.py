@@ -11,7 +11,7 @@ feature_eval = dict(
                      split='test'),
     # per-image pipeline of the unique FEC images
     fec_pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='LoadFaceImage'),
         dict(type='Resize', scale=(224, 224)),
         dict(type='PackInputs'),
     ],

@@ -7,7 +7,7 @@ _base_ = ['./knn_rafdb_r18.py']
 data_root = 'data/demo/rafdb'
 img_size = 64
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]

@@ -40,7 +40,7 @@ photometric = [
     dict(
         type='RandomApply',
         transforms=[
-            dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
+            dict(type='SafeColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
         ],
         prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,

@@ -18,7 +18,7 @@ view_pipeline = [
     dict(
         type='RandomApply',
         transforms=[
-            dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
+            dict(type='SafeColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
         ],
         prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
@@ -27,7 +27,7 @@ view_pipeline = [
     dict(type='RandomFlip', prob=0.5),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='CropFaceBox'),  # AffectNet images are full pictures: crop the face box
     dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
     dict(type='PackInputs'),  # gt_label: the emotion, used by C and the multi-queue

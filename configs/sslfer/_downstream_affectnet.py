@@ -10,7 +10,7 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     to_rgb=True)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='CropFaceBox'),
     dict(type='Resize', scale=(128, 128)),
     dict(type='RandomCrop', crop_size=112),
@@ -18,7 +18,7 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=('gt_va', )),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='CropFaceBox'),
     dict(type='Resize', scale=(128, 128)),
     dict(type='CenterCrop', crop_size=112),

@@ -12,7 +12,7 @@ sync_bn = 'torch'  # SyncBN on GPUs; reverted to BN by tools/train.py on CPU-onl
 model = dict(use_hardneg=True)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='TimeAug', max_offset=1.0, distribution='linear'),
     dict(type='FaceSwap', prob=0.5),
     dict(type='HardNeg', min_offset=3.0),

@@ -22,7 +22,7 @@ model = dict(
     allow_random_descriptor=False)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='TimeAug', max_offset=1.0, distribution='linear'),
     dict(type='FaceSwap', prob=0.5),
     dict(type='HardNeg', min_offset=3.0),
@@ -35,7 +35,7 @@ train_pipeline = [
              dict(type='FaceRandomCrop', crop_size=112),
              dict(type='FaceRandomFlip', prob=0.5),
              dict(type='RandomApply',
-                  transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+                  transforms=[dict(type='SafeColorJitter', brightness=0.4, contrast=0.4,
                                    saturation=0.4, hue=0.1)],
                   prob=0.8),
              dict(type='RandomGrayscale', prob=0.2, keep_channels=True,

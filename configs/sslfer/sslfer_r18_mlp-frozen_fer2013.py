@@ -7,14 +7,14 @@ _base_ = [
 ]
 img_size = 112
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(128, 128)),
     dict(type='RandomCrop', crop_size=112),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(128, 128)),
     dict(type='CenterCrop', crop_size=112),
     dict(type='PackInputs'),

@@ -118,7 +118,7 @@ class FaceFolderDataset(BaseDataset):
     Images come from ``ann_file`` (an MS1M-style list, see :func:`parse_image_list`; paths
     relative to ``data_prefix``) or, without it, from every image below ``data_prefix``.
     The dataset decodes the image itself (so a corrupt file can be skipped and counted), the
-    pipeline therefore starts *after* ``LoadImageFromFile``. Each item handed to the pipeline::
+    pipeline therefore starts *after* ``LoadFaceImage``. Each item handed to the pipeline::
 
         img (H, W, 3) uint8 BGR, img_path, img_shape, ori_shape, sample_idx,
         keypoints (1, K, 2) float32 (pixels), keypoints_visible (1, K) float32,
@@ -180,10 +180,11 @@ class FaceFolderDataset(BaseDataset):
                              'not both')
         for t in pipeline:
             t_type = t.get('type', '') if isinstance(t, dict) else type(t).__name__
-            if isinstance(t_type, str) and t_type.split('.')[-1] == 'LoadImageFromFile':
+            if isinstance(t_type, str) and t_type.split('.')[-1] in ('LoadFaceImage',
+                                                                  'LoadImageFromFile'):
                 raise ValueError(
                     f'{type(self).__name__} decodes images itself (to skip and count corrupt '
-                    'ones); remove LoadImageFromFile from its pipeline')
+                    'ones); remove the image-loading transform from its pipeline')
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
         self.landmark_file = landmark_file

@@ -133,7 +133,7 @@ class FEC(BaseDataset):
 class TripletViews(BaseTransform):
     """Load and transform the three images of a triplet with the same pipeline.
 
-    Runs ``pipeline`` (e.g. ``LoadImageFromFile``, ``RandomResizedCrop``, ``RandomFlip``)
+    Runs ``pipeline`` (e.g. ``LoadFaceImage``, ``RandomResizedCrop``, ``RandomFlip``)
     on each of ``results['img_paths']`` and stores the three images as
     ``results['img']`` (a list), like mmpretrain's ``MultiView``; ``PackInputs`` then packs
     ``inputs`` as a list of 3 CHW tensors.

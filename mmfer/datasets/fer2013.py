@@ -28,7 +28,7 @@ class FER2013(BaseDataset):
     Images live inside the CSV, so on first use every row of the split is decoded once into
     ``img_dir`` as ``<Usage>/<row:05d>.png`` (row = 1-based data row of the CSV; existing
     files are reused) and items carry a normal ``img_path``: any pipeline starting with
-    ``LoadImageFromFile`` works (grey PNGs load as 3-channel BGR by default).
+    ``LoadFaceImage`` works (grey PNGs load as 3-channel BGR by default).
 
     Args:
         data_root (str): Folder of ``fer2013.csv``.

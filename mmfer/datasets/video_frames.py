@@ -72,7 +72,7 @@ class VoxCelebFrames(BaseDataset):
         frame index), gt_keypoints ((K, 2) float32, only when the landmark file has the frame),
         frame_index (the shared :class:`VideoFrameIndex`, attached by ``get_data_info``)
 
-    so the pipeline starts with ``LoadImageFromFile`` and the dataset-aware transforms
+    so the pipeline starts with ``LoadFaceImage`` and the dataset-aware transforms
     (``TimeAug``, ``HardNeg``, ``FaceSwap``) draw other frames from ``frame_index``.
 
     Frames without landmarks are counted and logged (kept, without ``gt_keypoints``); landmark

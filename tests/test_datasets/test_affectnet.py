@@ -60,13 +60,13 @@ def test_affectnet_7_and_8_classes_with_drop_counts(tmp_path, monkeypatch):
 def test_affectnet_face_box_crop_and_val_split(tmp_path):
     _write(tmp_path, [1, 2], split_file='validation.csv')
     ds = AffectNet(str(tmp_path), split='val', with_landmarks=True,
-                   pipeline=[dict(type='LoadImageFromFile'), dict(type='CropFaceBox')])
+                   pipeline=[dict(type='LoadFaceImage'), dict(type='CropFaceBox')])
     out = ds[0]
     assert out['img'].shape == (24, 20, 3)
     assert out['img'].min() > 150  # exactly the bright box (JPEG noise aside)
     np.testing.assert_allclose(out['gt_keypoints'][0], [2, 5])
     precropped = AffectNet(str(tmp_path), split='val', crop_face=False,
-                           pipeline=[dict(type='LoadImageFromFile'), dict(type='CropFaceBox')])
+                           pipeline=[dict(type='LoadFaceImage'), dict(type='CropFaceBox')])
     assert precropped[0]['img'].shape == (40, 36, 3)
     with pytest.raises(ValueError, match='outside'):
         CropFaceBox()(dict(img=np.zeros((10, 10, 3)), face_bbox=np.array([50, 50, 60, 60])))

@@ -69,7 +69,7 @@ def test_expr_counts_labels_and_order(tmp_path):
     assert infos['video1']['num_frames'] == 12 and infos['video1']['num_samples'] == 9
 
     val = DATASETS.build(dict(type='AffWild2Expr', data_root=root, split='val',
-                              pipeline=[dict(type='LoadImageFromFile')]))
+                              pipeline=[dict(type='LoadFaceImage')]))
     assert val.frame_interval == 1 and val.test_mode
     assert len(val) == 2 and val.stats['unannotated'] == 1
     assert [(i['frame'], i['gt_label']) for i in (val.get_data_info(0), val.get_data_info(1))

@@ -75,7 +75,7 @@ def test_pipeline_packs_scores_for_the_au_metric(tmp_path):
     ds = DATASETS.build(dict(
         type='AUListDataset', data_root=str(tmp_path), ann_file='list.txt',
         data_prefix='imgs',
-        pipeline=[dict(type='LoadImageFromFile'),
+        pipeline=[dict(type='LoadFaceImage'),
                   dict(type='PackInputs', algorithm_keys=['au_mask'])]))
     out = ds[0]
     assert tuple(out['inputs'].shape) == (3, 16, 16)

@@ -130,8 +130,8 @@ def test_pipeline_and_clear_errors(face_root):
                 pipeline=[dict(type='PackInputs', algorithm_keys=['has_landmarks'])])
     out = ds[0]
     assert tuple(out['inputs'].shape) == (3, 32, 32)
-    with pytest.raises(ValueError, match='remove LoadImageFromFile'):
-        _build(data_root=face_root, pipeline=[dict(type='LoadImageFromFile')])
+    with pytest.raises(ValueError, match='remove the image-loading transform'):
+        _build(data_root=face_root, pipeline=[dict(type='LoadFaceImage')])
     with pytest.raises(FileNotFoundError, match='does not exist'):
         _build(data_root=face_root, data_prefix='nope')
     with pytest.raises(ValueError, match='bad_images must be one of'):

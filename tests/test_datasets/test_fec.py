@@ -40,7 +40,7 @@ def test_fec_triplets(tmp_path):
     one = FEC(str(tmp_path), split='test', triplet_types=['one_class'])
     assert len(one) == 1
     packed = FEC(str(tmp_path), split='test', pipeline=[
-        dict(type='TripletViews', pipeline=[dict(type='LoadImageFromFile'),
+        dict(type='TripletViews', pipeline=[dict(type='LoadFaceImage'),
                                             dict(type='Resize', scale=(8, 8))]),
         dict(type='PackInputs', meta_keys=['triplet_type'])])[0]
     assert len(packed['inputs']) == 3 and tuple(packed['inputs'][2].shape) == (3, 8, 8)

@@ -31,7 +31,7 @@ def test_fer2013_splits_labels_and_pixels(tmp_path):
     grey = cv2.imread(info['img_path'], cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(grey, imgs[3])  # lossless PNG of the CSV row
     loaded = DATASETS.build(dict(type='FER2013', data_root=str(tmp_path), split='val',
-                                 pipeline=[dict(type='LoadImageFromFile')]))[0]
+                                 pipeline=[dict(type='LoadFaceImage')]))[0]
     assert loaded['img'].shape == (48, 48, 3)
 
 

@@ -45,7 +45,7 @@ def test_rafdb_train_test_labels(tmp_path):
     assert orig.get_data_info(1)['img_path'].endswith('Image/original/test_0002.jpg')
     # the pipeline loads real images
     loaded = RAFDB(str(tmp_path), split='train',
-                   pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])[1]
+                   pipeline=[dict(type='LoadFaceImage'), dict(type='PackInputs')])[1]
     assert tuple(loaded['inputs'].shape) == (3, 20, 20)
     assert loaded['data_samples'].gt_label.item() == 0
 

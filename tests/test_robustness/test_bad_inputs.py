@@ -27,8 +27,8 @@ from mmfer.datasets.synthetic import (SyntheticFaceGenerator, write_affectnet, w
 from mmfer.registry import DATASETS, MODELS, TRANSFORMS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
-LENIENT_PIPELINE = [dict(type='LoadImageFromFile', ignore_empty=True), dict(type='PackInputs')]
+PIPELINE = [dict(type='LoadFaceImage'), dict(type='PackInputs')]
+LENIENT_PIPELINE = [dict(type='LoadFaceImage', ignore_empty=True), dict(type='PackInputs')]
 _log_ids = itertools.count()
 
 
@@ -79,12 +79,12 @@ def test_load_image_corrupt_names_file_or_skips_and_counts(tmp_path, how):
     img = SyntheticFaceGenerator(32, seed=0).render(identity=1)['img']
     path = str(tmp_path / 'face.jpg')
     cv2.imwrite(path, img)
-    load = TRANSFORMS.build(dict(type='LoadImageFromFile'))
+    load = TRANSFORMS.build(dict(type='LoadFaceImage'))
     assert load(dict(img_path=path))['img'].shape == (32, 32, 3)
     corrupt(path, how)
     with pytest.raises(ValueError, match=r'face\.jpg is corrupt or not an image'):
         load(dict(img_path=path))
-    lenient = TRANSFORMS.build(dict(type='LoadImageFromFile', ignore_empty=True))
+    lenient = TRANSFORMS.build(dict(type='LoadFaceImage', ignore_empty=True))
     with captured_log() as log:
         assert lenient(dict(img_path=path)) is None
         assert lenient(dict(img_path=str(tmp_path / 'gone.jpg'))) is None
@@ -94,7 +94,7 @@ def test_load_image_corrupt_names_file_or_skips_and_counts(tmp_path, how):
 
 
 def test_load_image_missing_file_names_it(tmp_path):
-    load = TRANSFORMS.build(dict(type='LoadImageFromFile'))
+    load = TRANSFORMS.build(dict(type='LoadFaceImage'))
     with pytest.raises(FileNotFoundError, match=r'nothere\.png does not exist'):
         load(dict(img_path=str(tmp_path / 'nothere.png')))
 
@@ -161,7 +161,7 @@ def test_affectnet_bad_inputs(tmp_path):
     good = [i for i in range(1, len(rows)) if int(rows[i].split(',')[6]) <= 7]
     assert len(good) >= 3
     first = rows[good[0]].split(',')
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='CropFaceBox'),
+    pipeline = [dict(type='LoadFaceImage'), dict(type='CropFaceBox'),
                 dict(type='Resize', scale=(32, 32)), dict(type='PackInputs')]
     ds = build(type='AffectNet', data_root=root, num_classes=8, with_landmarks=True,
                pipeline=pipeline)
@@ -275,7 +275,7 @@ def _fec(tmp_path):
 
 def test_fec_bad_inputs(tmp_path):
     root, ann = _fec(tmp_path)
-    pipeline = [dict(type='TripletViews', pipeline=[dict(type='LoadImageFromFile')]),
+    pipeline = [dict(type='TripletViews', pipeline=[dict(type='LoadFaceImage')]),
                 dict(type='PackInputs')]
     ds = build(type='FEC', data_root=root, pipeline=pipeline)
     assert len(ds) == 2 and len(ds[0]['inputs']) == 3
@@ -431,7 +431,7 @@ def test_voxceleb_bad_landmarks_and_corrupt_frames(tmp_path):
     with pytest.raises(ValueError, match=r'landmarks\.npz: non-finite landmarks for '
                        + re_escape(keys[2])):
         build(type='VoxCelebFrames', data_root=root, landmark_file='landmarks.npz')
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='TimeAug', max_offset=1.0)]
+    pipeline = [dict(type='LoadFaceImage'), dict(type='TimeAug', max_offset=1.0)]
     ds = build(type='VoxCelebFrames', data_root=root, pipeline=pipeline)
     corrupt(osp.join(root, keys[1]), 'garbage')
     with pytest.raises(ValueError, match=re_escape(keys[1]) + ' is corrupt or not an image'):

@@ -53,7 +53,7 @@ def _config(tmp_path, data, repo_root):
     cfg.write_text(f"""
 _base_ = [{base!r}]
 model = dict(backbone=dict(norm_cfg=dict(type='BN')))
-pipe = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(32, 32)),
+pipe = [dict(type='LoadFaceImage'), dict(type='Resize', scale=(32, 32)),
         dict(type='PackInputs')]
 feature_eval = dict(
     train_dataset=dict(data_root={str(data / 'rafdb')!r}, pipeline=pipe),
@@ -226,7 +226,7 @@ _base_ = [{base!r}]
 model = dict(backbone=dict(norm_cfg=dict(type='BN')))
 test_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(data_root={str(data / 'rafdb')!r},
-                 pipeline=[dict(type='LoadImageFromFile'), dict(type='Resize', scale=(32, 32)),
+                 pipeline=[dict(type='LoadFaceImage'), dict(type='Resize', scale=(32, 32)),
                            dict(type='PackInputs')]))
 test_evaluator = dict(type='FERClsMetric', num_classes=7, cm_dir='{tmp_path / "cm"}')
 """)

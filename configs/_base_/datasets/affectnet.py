@@ -16,7 +16,7 @@ data_preprocessor = dict(
 )
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='CropFaceBox'),
     dict(type='Resize', scale=(img_size + 16, img_size + 16)),
     dict(type='RandomCrop', crop_size=img_size),
@@ -24,7 +24,7 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='CropFaceBox'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),

@@ -15,14 +15,14 @@ data_preprocessor = dict(
 meta_keys = ('sample_idx', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
              'flip_direction', 'video', 'frame')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(240, 240)),
     dict(type='RandomCrop', crop_size=224),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs', algorithm_keys=('gt_va', ), meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(240, 240)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs', algorithm_keys=('gt_va', ), meta_keys=meta_keys),

@@ -2,7 +2,7 @@
 # ContraWarping views (x1, x2, x3 = RW(x1)) at 224 px with BYOL-style augmentations.
 # x1: no random crop; its geometric ops move the landmarks (FaceResize, FaceRandomFlip).
 # x2: RandomResizedCrop + the same photometric augmentations (BYOL's second view).
-# Images come from LoadImageFromFile + the dataset's gt_keypoints (K, 2). For datasets that
+# Images come from LoadFaceImage + the dataset's gt_keypoints (K, 2). For datasets that
 # decode images themselves (FaceFolderDataset), use `decoded_train_pipeline`.
 data_preprocessor = dict(
     type='SelfSupDataPreprocessor',
@@ -14,7 +14,7 @@ photometric = [
     dict(
         type='RandomApply',
         transforms=[
-            dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
+            dict(type='SafeColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
         ],
         prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
@@ -43,7 +43,7 @@ contrawarp_views = dict(
     codec=dict(type='MSRAHeatmap', input_size=(224, 224), heatmap_size=(56, 56), sigma=1.5))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     contrawarp_views,
     dict(type='PackContraWarpInputs'),
 ]

@@ -14,13 +14,13 @@ data_preprocessor = dict(
 )
 
 image_train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(img_size + 16, img_size + 16)),
     dict(type='RandomCrop', crop_size=img_size),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 image_test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(img_size, img_size)),
 ]
 train_pipeline = [

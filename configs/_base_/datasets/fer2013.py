@@ -13,14 +13,14 @@ data_preprocessor = dict(
 )
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(img_size + 8, img_size + 8)),
     dict(type='RandomCrop', crop_size=img_size),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='Resize', scale=(img_size, img_size)),
     dict(type='PackInputs'),
 ]

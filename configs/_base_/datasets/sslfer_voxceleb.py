@@ -21,14 +21,14 @@ view_pipeline = [
     dict(
         type='RandomApply',
         transforms=[
-            dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
+            dict(type='SafeColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)
         ],
         prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.114, 0.587, 0.2989)),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='TimeAug', max_offset=1.0, distribution='linear'),
     dict(type='FaceSwap', prob=0.5),
     dict(type='HardNeg', min_offset=3.0),

@@ -3,8 +3,8 @@ from .contrawarp_views import ContraWarpViews
 from .face_swap import FaceSwap, similarity_transform, swap_expression
 from .face_geometric import FaceRandomCrop, FaceRandomFlip, FaceResize
 from .formatting import PackContraWarpInputs, PackMultiViewInputs
-from .photometric import ColorJitter, adjust_hue
-from .loading import LoadImageFromFile, decode_image
+from .photometric import SafeColorJitter, adjust_hue
+from .loading import LoadFaceImage, decode_image
 from .heatmap import GenerateFaceHeatmaps, build_codec, encode_heatmaps
 from .random_local_warp import RandomLocalWarp
 from .temporal import ApplyToViews, HardNeg, TimeAug
@@ -16,7 +16,7 @@ __all__ = [
     'RandomLocalWarp', 'ContraWarpViews', 'FaceResize', 'FaceRandomCrop', 'FaceRandomFlip',
     'GenerateFaceHeatmaps',
     'build_codec', 'encode_heatmaps', 'PackContraWarpInputs', 'PackMultiViewInputs',
-    'FLIP_PAIRS_68', 'flip_indices', 'ColorJitter', 'adjust_hue',
+    'FLIP_PAIRS_68', 'flip_indices', 'SafeColorJitter', 'adjust_hue',
     'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews',
-    'LoadImageFromFile', 'decode_image'
+    'LoadFaceImage', 'decode_image'
 ]

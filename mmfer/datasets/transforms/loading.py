@@ -2,7 +2,7 @@
 """Image decoding with errors that name the file, shared by the datasets and transforms.
 
 :func:`decode_image` is the one place where encoded bytes become an image; every reader
-(:class:`LoadImageFromFile` below, :class:`~mmfer.datasets.FaceFolderDataset`,
+(:class:`LoadFaceImage` below, :class:`~mmfer.datasets.FaceFolderDataset`,
 :class:`~mmfer.datasets.MS1MRecordIO`, the temporal views) goes through it, so a corrupt,
 truncated or empty file always fails with ``ValueError('<path> is corrupt or not an image
 ...')`` instead of a bare ``None`` from OpenCV.
@@ -53,11 +53,11 @@ def decode_image(buf: bytes, path: str, owner: str = '', flag: str = 'color',
 
 
 @TRANSFORMS.register_module()
-class LoadImageFromFile(_MMCVLoadImageFromFile):
+class LoadFaceImage(_MMCVLoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` with errors that name the file, and counted skips.
 
-    Registered in mmfer's scope under the same name, so every config's
-    ``dict(type='LoadImageFromFile')`` gets it; arguments are mmcv's. Differences:
+    Registered under its own name (as mmpose's ``LoadImage``), so ``type='LoadImageFromFile'``
+    keeps meaning mmcv's transform; arguments are mmcv's. Differences:
 
     - a file that cannot be decoded raises ``ValueError('<path> is corrupt or not an image
       ...')`` (mmcv asserts, which is stripped by ``python -O`` and ignores
@@ -86,11 +86,11 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
             try:
                 buf = self._read(filename)
             except FileNotFoundError as e:
-                raise FileNotFoundError(f'LoadImageFromFile: image {filename} does not exist') \
+                raise FileNotFoundError(f'LoadFaceImage: image {filename} does not exist') \
                     from e
             except OSError as e:
-                raise OSError(f'LoadImageFromFile: cannot read image {filename}: {e}') from e
-            img = decode_image(buf, filename, 'LoadImageFromFile', self.color_type,
+                raise OSError(f'LoadFaceImage: cannot read image {filename}: {e}') from e
+            img = decode_image(buf, filename, 'LoadFaceImage', self.color_type,
                                self.imdecode_backend)
         except (OSError, ValueError) as e:
             if not self.ignore_empty:

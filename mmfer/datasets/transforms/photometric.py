@@ -3,8 +3,9 @@
 
 ``mmcv.adjust_hue`` (mmcv 2.0.x) computes ``np.uint8(hue_factor * 255)``, which numpy 2 refuses
 for a negative factor (``OverflowError``), so every BYOL-style pipeline with ``hue=0.1`` fails
-half of the time. This subclass, registered as ``ColorJitter`` in the mmfer scope (found before
-mmpretrain's), does the same uint8 wrap-around shift of the hue channel with integer arithmetic.
+half of the time. This subclass, registered under its own name ``SafeColorJitter`` (so
+``type='ColorJitter'`` keeps meaning mmpretrain's), does the same uint8 wrap-around shift of the
+hue channel with integer arithmetic.
 """
 import cv2
 import mmcv
@@ -44,8 +45,8 @@ def adjust_hue(img: np.ndarray, hue_factor: float, backend: str = 'cv2') -> np.n
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL).astype(dtype)
 
 
-@TRANSFORMS.register_module(name='ColorJitter')
-class ColorJitter(_MMPretrainColorJitter):
+@TRANSFORMS.register_module()
+class SafeColorJitter(_MMPretrainColorJitter):
     """mmpretrain's ``ColorJitter`` (same arguments and randomness) with a numpy-2-safe hue.
 
     See :class:`mmpretrain.datasets.transforms.ColorJitter` for the arguments.

@@ -71,7 +71,7 @@ def check_bgr_image(results: dict, owner: str, key: str = 'img') -> np.ndarray:
     img = results.get(key)
     if img is None:
         raise KeyError(f'{owner}: results has no {key!r} ({describe(results)}); '
-                       'load the image first (e.g. LoadImageFromFile)')
+                       'load the image first (e.g. LoadFaceImage)')
     if not isinstance(img, np.ndarray) or img.ndim != 3 or img.shape[2] != 3:
         shape = getattr(img, 'shape', None)
         raise ValueError(f'{owner}: {key!r} must be an (H, W, 3) BGR image, got shape {shape} '
@@ -102,7 +102,7 @@ def get_face_keypoints(results: dict, owner: str, num_keypoints: Optional[int] =
                        ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[str]]:
     """Read one face's landmarks from either convention used by mmfer datasets.
 
-    - ``gt_keypoints`` (K, 2) (``LoadImageFromFile`` + dataset keypoints, e.g.
+    - ``gt_keypoints`` (K, 2) (``LoadFaceImage`` + dataset keypoints, e.g.
       :class:`~mmfer.datasets.VoxCelebFrames`);
     - mmpose style ``keypoints`` (1, K, 2) with ``keypoints_visible`` (1, K) and
       ``has_landmarks`` (e.g. ``FaceFolderDataset``).

@@ -10,12 +10,12 @@ from mmengine.dataset import default_collate
 from mmpretrain.structures import DataSample
 
 from mmfer.datasets.synthetic import SyntheticFaceGenerator, write_face_folder, write_voxceleb
-from mmfer.datasets.transforms import ColorJitter, adjust_hue, local_warp
+from mmfer.datasets.transforms import SafeColorJitter, adjust_hue, local_warp
 from mmfer.registry import DATASETS, MODELS, TRANSFORMS
 
 CODEC = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1.5)
 X1 = [dict(type='FaceRandomFlip', prob=0.5),
-      dict(type='RandomApply', transforms=[dict(type='ColorJitter', brightness=0.4,
+      dict(type='RandomApply', transforms=[dict(type='SafeColorJitter', brightness=0.4,
                                                  contrast=0.4, saturation=0.2, hue=0.1)],
            prob=0.8)]
 X2 = [dict(type='RandomResizedCrop', scale=64, backend='pillow'),
@@ -139,7 +139,9 @@ def test_x1_resize_without_landmarks_is_caught(face):
 def test_colour_jitter_hue_works_under_numpy2():
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
-    assert TRANSFORMS.get('ColorJitter') is ColorJitter
+    assert TRANSFORMS.get('SafeColorJitter') is SafeColorJitter
+    # the name ColorJitter keeps meaning mmpretrain's transform
+    assert TRANSFORMS.get('ColorJitter').__module__.startswith('mmpretrain.')
     for backend in ('cv2', 'pillow'):
         # equals mmcv for positive factors (where mmcv works) ...
         assert np.array_equal(adjust_hue(img, 0.2, backend), mmcv.adjust_hue(img, 0.2,
@@ -148,7 +150,7 @@ def test_colour_jitter_hue_works_under_numpy2():
         assert not np.array_equal(adjust_hue(img, -0.2, backend), img)
     np.random.seed(1)
     for _ in range(10):
-        out = ColorJitter(hue=0.5)(dict(img=img.copy()))['img']
+        out = SafeColorJitter(hue=0.5)(dict(img=img.copy()))['img']
         assert out.shape == img.shape and out.dtype == np.uint8
 
 

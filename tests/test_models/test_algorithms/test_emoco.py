@@ -187,7 +187,7 @@ view = [dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.5, 1.), bac
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
     dataset=dict(data_root={str(root / 'data')!r}, indices=8, pipeline=[
-        dict(type='LoadImageFromFile'), dict(type='CropFaceBox'),
+        dict(type='LoadFaceImage'), dict(type='CropFaceBox'),
         dict(type='MultiView', num_views=2, transforms=[view]), dict(type='PackInputs')]))
 train_cfg = dict(max_epochs=1)
 default_hooks = dict(logger=dict(interval=1))

@@ -340,7 +340,7 @@ model = dict(descriptor_checkpoint=None, allow_random_descriptor=True,
 view = [dict(type='FaceResize', scale=40), dict(type='RandomCrop', crop_size=32),
         dict(type='RandomFlip', prob=0.5)]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadFaceImage'),
     dict(type='TimeAug', max_offset=1.0),
     dict(type='FaceSwap', prob=0.5),
     dict(type='HardNeg', min_offset=3.0),
