@@ -104,6 +104,8 @@ def synthetic_roots(tmp_path_factory):
     write_affectnet(d['affectnet'], num_train=8, num_val=6, image_size=64, num_identities=3,
                     special_fraction=0.0)
     write_fer2013(d['fer2013'], num=10, num_identities=3)
+    from mmfer.datasets.fer2013 import convert_fer2013
+    convert_fer2013(osp.join(d['fer2013'], 'fer2013.csv'), progress=False)
     write_affwild2(d['affwild2'], num_videos=3, frames_per_video=6, image_size=48,
                    unannotated_fraction=0.0, missing_fraction=0.0)
     write_face_folder(d['folder'], num=4, image_size=64, num_identities=2)
@@ -156,8 +158,6 @@ def _redirect(ds_cfg: dict, roots: dict, tmp_path) -> dict:
     ds_cfg['data_root'] = root
     if ds_type in ('AffWild2Expr', 'AffWild2VA', 'AffWild2AU'):
         ds_cfg['frame_interval'] = 1
-    if ds_type == 'FER2013':
-        ds_cfg['img_dir'] = str(tmp_path / 'fer2013_images')
     return ds_cfg
 
 
