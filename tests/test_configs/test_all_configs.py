@@ -251,7 +251,9 @@ def test_config_builds(path, synthetic_roots, tmp_path):
                 per_image = (cfg.get('feature_eval') or {}).get(key.split('.')[-1].replace(
                     '_dataset', '_pipeline'))
                 assert per_image, f'{name}: {key} has no pipeline'
-                item = Compose(per_image)(dict(img_path=ds.get_data_info(0)['img_path']))
+                path = ds.get_data_info(0)['img_path']  # FEC: the triplet's list of paths
+                item = Compose(per_image)(dict(img_path=path[0] if isinstance(path, list)
+                                               else path))
         except Exception as e:  # noqa: BLE001
             pytest.fail(f'{name}: {key} pipeline failed on item 0: {type(e).__name__}: {e}')
         _check_item(item, f'{name}: {key}')
