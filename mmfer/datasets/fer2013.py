@@ -28,7 +28,6 @@ from typing import Iterator, List, Optional, Tuple
 
 import cv2
 import numpy as np
-from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from mmpretrain.datasets import BaseDataset
 

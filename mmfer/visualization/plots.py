@@ -2,7 +2,7 @@
 """Figures of training logs and feature embeddings (matplotlib, Agg; no display needed)."""
 import os
 import os.path as osp
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Sequence
 
 import numpy as np
 

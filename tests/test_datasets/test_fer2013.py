@@ -1,7 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 import json
 import os
-import os.path as osp
 import subprocess
 import sys
 
