@@ -4,8 +4,9 @@
 
 Both paths use the same mmpose model (default: the 300W HRNetV2-W18 config shipped with
 mmpose) on the same image files; the per-image path calls ``inference_topdown(model, path)``
-once per image, the batched path is ``tools/landmarks/extract_landmarks.py``'s
-(``TopdownBatchPredictor`` fed by a DataLoader). Prints images/s of both, their ratio, and the
+once per image, the batched path is :class:`mmfer.apis.FaceLandmarkInferencer` (what
+``tools/landmarks/extract_landmarks.py`` runs: ``TopdownBatchPredictor`` fed by a DataLoader,
+whole-image face boxes of aligned crops). Prints images/s of both, their ratio, and the
 max landmark difference on the images both processed (must be <= 0.5 px; exit code 1
 otherwise). Timings are not asserted anywhere.
 
@@ -16,7 +17,6 @@ Examples::
         --num-per-image 16 --batch-size 32
 """
 import argparse
-import importlib.util
 import os.path as osp
 import sys
 import tempfile
@@ -25,15 +25,8 @@ import time
 import numpy as np
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TOOL = osp.join(REPO, 'tools', 'landmarks', 'extract_landmarks.py')
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('extract_landmarks', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from mmfer.apis import (MMPOSE_300W_CONFIG, FaceLandmarkInferencer, WholeImageBox,
+                        import_mmpose_inference, list_face_images)
 
 
 def parse_args(argv=None):
@@ -53,50 +46,50 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    tool = _tool()
     root = args.data_root
     if root is None:
         from mmfer.datasets.synthetic import write_face_folder
         tmp = tempfile.mkdtemp(prefix='bench_landmarks_')
         info = write_face_folder(tmp, num=args.num_images, image_size=112, seed=0)
         root = osp.join(info['root'], 'images')
-    from mmfer.datasets.face_folder import scan_images
-    rel = scan_images(root)[:args.num_images]
-    n_single = min(args.num_per_image, len(rel))
+    paths, keys = list_face_images(root)
+    paths, keys = paths[:args.num_images], keys[:args.num_images]
+    n_single = min(args.num_per_image, len(paths))
     checkpoint = args.checkpoint if args.checkpoint is not None else 'none'
-    model = tool.build_topdown_model(args.config or tool.DEFAULT_CONFIG, checkpoint,
-                                     args.device, args.random_weights_for_testing)
-    inference = tool.import_mmpose_inference()
+    config = args.config or MMPOSE_300W_CONFIG
+    # all points kept (random weights put many outside the crops): the comparison is exact
+    inferencer = FaceLandmarkInferencer(config, checkpoint, args.device,
+                                        box_source=WholeImageBox(), max_outside_fraction=1.0,
+                                        random_weights_for_testing=args.random_weights_for_testing)
+    model = inferencer.model.source_model
+    inference = import_mmpose_inference()
 
     # warm-up both paths once (lazy initialisations, allocator)
-    inference.inference_topdown(model, osp.join(root, rel[0]))
-    predictor = tool.TopdownBatchPredictor(model)
+    inference.inference_topdown(model, paths[0])
+    inferencer(paths[:1])
 
     # per-image inference_topdown
     t0 = time.perf_counter()
     single = {}
-    for r in rel[:n_single]:
-        out = inference.inference_topdown(model, osp.join(root, r))[0].pred_instances
-        single[r] = out.keypoints[0]
+    for p, k in zip(paths[:n_single], keys):
+        out = inference.inference_topdown(model, p)[0].pred_instances
+        single[k] = out.keypoints[0]
     t_single = time.perf_counter() - t0
 
     # batched path of tools/landmarks/extract_landmarks.py
-    loader = torch.utils.data.DataLoader(
-        tool._Images(root, rel, {}, predictor), batch_size=args.batch_size,
-        num_workers=args.num_workers, collate_fn=tool._collate)
     t0 = time.perf_counter()
     batched = {}
-    for batch in loader:
-        ok = [(r, d) for r, d, err in batch if err is None]
-        kpts, _ = predictor.predict([d for _, d in ok])
-        batched.update({r: k for (r, _), k in zip(ok, kpts)})
+    for batch in inferencer.preprocess(paths, args.batch_size, keys=keys,
+                                       num_workers=args.num_workers):
+        batched.update({r['key']: r['keypoints'] for r in inferencer.forward(batch)
+                        if r['failure'] is None})
     t_batch = time.perf_counter() - t0
 
     ips_single = n_single / t_single
     ips_batch = len(batched) / t_batch
     diff = max(float(np.abs(batched[r] - single[r]).max()) for r in single)
     print(f'device: {args.device}, torch threads: {torch.get_num_threads()}, '
-          f'config: {osp.basename(args.config or tool.DEFAULT_CONFIG)}, '
+          f'config: {osp.basename(config)}, '
           f'weights: {"random" if checkpoint == "none" else checkpoint}')
     print(f'per-image inference_topdown: {n_single} images in {t_single:.1f}s = '
           f'{ips_single:.3f} images/s')

@@ -8,7 +8,7 @@ from .face_folder import FaceFolderDataset  # noqa: F401
 from .recordio import MS1MRecordIO, RecordIOReader, RecordIOWriter  # noqa: F401
 from .video_frames import VideoFrameIndex, VoxCelebFrames  # noqa: F401
 from .rafdb import RAFDB  # noqa: F401
-from .affectnet import AffectNet, CropFaceBox  # noqa: F401
+from .affectnet import AffectNet  # noqa: F401
 from .fer2013 import FER2013  # noqa: F401
-from .fec import FEC, TripletViews  # noqa: F401
+from .fec import FEC  # noqa: F401
 from .label_mapping import LabelMapping, canonical_expression, remap_labels  # noqa: F401

@@ -6,11 +6,10 @@ from collections import Counter
 from typing import List, Optional
 
 import numpy as np
-from mmcv.transforms import BaseTransform
 from mmpretrain.datasets import BaseDataset
 
-from mmfer.registry import DATASETS, TRANSFORMS
-from ._fer_utils import check_missing, log_counts
+from mmfer.registry import DATASETS
+from .utils import check_missing, log_counts
 
 AFFECTNET_HEADER = ('subDirectory_filePath', 'face_x', 'face_y', 'face_width', 'face_height',
                     'facial_landmarks', 'expression', 'valence', 'arousal')
@@ -36,8 +35,8 @@ class AffectNet(BaseDataset):
     Items: ``img_path``, ``gt_label``, ``valence`` / ``arousal`` (floats in [-1, 1]; -2 in the
     file marks "not annotated" and is kept as is: :class:`VAMetric` ignores values outside
     [-1, 1]), ``gt_va`` float32 (2,), ``face_bbox`` float32 (x1, y1, x2, y2) when
-    ``crop_face`` (used by :class:`CropFaceBox`), and ``gt_keypoints`` float32 (68, 2) when
-    ``with_landmarks`` and the row has 136 values.
+    ``crop_face`` (used by the :class:`~mmfer.datasets.transforms.CropFaceBox` transform),
+    and ``gt_keypoints`` float32 (68, 2) when ``with_landmarks`` and the row has 136 values.
 
     Args:
         data_root (str): Root of the release.
@@ -150,46 +149,3 @@ class AffectNet(BaseDataset):
         log_counts('AffectNet', self.split, len(data_list), dropped, self.ann_file)
         return data_list
 
-
-@TRANSFORMS.register_module()
-class CropFaceBox(BaseTransform):
-    """Crop ``img`` to ``face_bbox`` (x1, y1, x2, y2), enlarged by ``scale`` around its centre.
-
-    The box is clipped to the image; ``gt_keypoints`` (K, 2) are shifted accordingly.
-    No-op for samples without ``face_bbox`` (pre-cropped images).
-
-    Required keys: ``img``; optional ``face_bbox``, ``gt_keypoints``.
-    Modified keys: ``img``, ``img_shape``, ``gt_keypoints``, ``face_bbox``.
-
-    Args:
-        scale (float): Box enlargement factor. Defaults to 1.0.
-    """
-
-    def __init__(self, scale: float = 1.0) -> None:
-        if scale <= 0:
-            raise ValueError(f'CropFaceBox: scale must be > 0, got {scale}')
-        self.scale = scale
-
-    def transform(self, results: dict) -> dict:
-        box = results.get('face_bbox')
-        if box is None:
-            return results
-        img = results['img']
-        h, w = img.shape[:2]
-        x1, y1, x2, y2 = [float(v) for v in box]
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        hw, hh = (x2 - x1) * self.scale / 2, (y2 - y1) * self.scale / 2
-        x1, x2 = int(round(max(0, cx - hw))), int(round(min(w, cx + hw)))
-        y1, y2 = int(round(max(0, cy - hh))), int(round(min(h, cy + hh)))
-        if x2 - x1 < 2 or y2 - y1 < 2:
-            raise ValueError(f'CropFaceBox: face box {list(box)} lies outside the '
-                             f'{w}x{h} image {results.get("img_path")}')
-        results['img'] = img[y1:y2, x1:x2]
-        results['img_shape'] = results['img'].shape[:2]
-        results['face_bbox'] = np.array([0, 0, x2 - x1, y2 - y1], np.float32)
-        if results.get('gt_keypoints') is not None:
-            results['gt_keypoints'] = results['gt_keypoints'] - np.array([x1, y1], np.float32)
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(scale={self.scale})'

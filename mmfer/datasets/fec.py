@@ -20,17 +20,15 @@ The official release is a CSV of image URLs + face boxes + annotator votes; conv
   (official strings; stored lower-case as ``one_class`` ...);
 - ``agreement`` (optional): fraction of annotators who voted for the majority.
 """
-import copy
 import csv
 import os.path as osp
 from collections import Counter
 from typing import List, Optional, Sequence
 
-from mmcv.transforms import BaseTransform, Compose
 from mmpretrain.datasets import BaseDataset
 
-from mmfer.registry import DATASETS, TRANSFORMS
-from ._fer_utils import check_missing, log_counts
+from mmfer.registry import DATASETS
+from .utils import check_missing, log_counts
 
 FEC_HEADER = ('image1', 'image2', 'image3', 'odd_one_out', 'triplet_type')
 FEC_TRIPLET_TYPES = {'ONE_CLASS_TRIPLET': 'one_class', 'TWO_CLASS_TRIPLET': 'two_class',
@@ -41,11 +39,20 @@ FEC_TRIPLET_TYPES = {'ONE_CLASS_TRIPLET': 'one_class', 'TWO_CLASS_TRIPLET': 'two
 class FEC(BaseDataset):
     """FEC triplets (see the module docstring for the on-disk format).
 
-    Items: ``img_paths`` (3 absolute paths), ``img_path`` (the first one, so that
-    single-image tools work), ``gt_label`` (0-based index of the odd one out, in 0-2),
-    ``triplet_type`` (``'one_class'`` ...) and ``agreement`` (float, 1.0 if absent).
-    Use :class:`TripletViews` in the pipeline to load and transform the three images.
+    Items: ``img_path`` (the list of the 3 absolute image paths), ``img_paths`` (the same
+    list, read by the triplet evaluation), ``gt_label`` (0-based index of the odd one out,
+    in 0-2), ``triplet_type`` (``'one_class'`` ...) and ``agreement`` (float, 1.0 if absent).
     ``metainfo['classes']`` names the odd-one-out positions.
+
+    Load and transform the three images with mmpretrain's ``ApplyToList`` (the per-image
+    pipeline runs on each path of ``img_path``; ``PackInputs`` then packs ``inputs`` as a
+    list of 3 tensors)::
+
+        pipeline = [
+            dict(type='ApplyToList', scatter_key='img_path', collate_keys=['img'],
+                 transforms=[dict(type='LoadFaceImage'), dict(type='Resize', scale=224)]),
+            dict(type='PackInputs', meta_keys=['triplet_type', 'img_paths']),
+        ]
 
     Args:
         data_root (str): Dataset root.
@@ -116,7 +123,7 @@ class FEC(BaseDataset):
                     missing.append(f'{absent[0]} (line {lineno})')
                     continue
                 agreement = float(row[5]) if has_agreement else 1.0
-                data_list.append(dict(img_paths=paths, img_path=paths[0],
+                data_list.append(dict(img_path=paths, img_paths=list(paths),
                                       gt_label=int(row[3]) - 1, triplet_type=ttype,
                                       agreement=agreement))
         check_missing('FEC', missing, self.skip_missing, dropped,
@@ -128,39 +135,3 @@ class FEC(BaseDataset):
         """Sorted unique image paths of all triplets (for feature extraction)."""
         return sorted({p for i in range(len(self)) for p in self.get_data_info(i)['img_paths']})
 
-
-@TRANSFORMS.register_module()
-class TripletViews(BaseTransform):
-    """Load and transform the three images of a triplet with the same pipeline.
-
-    Runs ``pipeline`` (e.g. ``LoadFaceImage``, ``RandomResizedCrop``, ``RandomFlip``)
-    on each of ``results['img_paths']`` and stores the three images as
-    ``results['img']`` (a list), like mmpretrain's ``MultiView``; ``PackInputs`` then packs
-    ``inputs`` as a list of 3 CHW tensors.
-
-    Args:
-        pipeline (list[dict]): Per-image transforms, starting with an image loader.
-    """
-
-    def __init__(self, pipeline: List[dict]) -> None:
-        self.pipeline = Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t
-                                 for t in pipeline])
-
-    def transform(self, results: dict) -> dict:
-        if 'img_paths' not in results or len(results['img_paths']) != 3:
-            raise KeyError('TripletViews needs results["img_paths"] with 3 paths (FEC items)')
-        imgs = []
-        for path in results['img_paths']:
-            single = {k: copy.deepcopy(v) for k, v in results.items()
-                      if k not in ('img', 'img_paths')}
-            single['img_path'] = path
-            out = self.pipeline(single)
-            if out is None:
-                raise RuntimeError(f'TripletViews: the pipeline returned None for {path}')
-            imgs.append(out['img'])
-        results['img'] = imgs
-        results['img_shape'] = imgs[0].shape[:2]
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(pipeline={self.pipeline})'

@@ -7,7 +7,7 @@ from typing import List, Optional
 from mmpretrain.datasets import BaseDataset
 
 from mmfer.registry import DATASETS
-from ._fer_utils import check_missing, log_counts
+from .utils import check_missing, log_counts
 
 
 @DATASETS.register_module()

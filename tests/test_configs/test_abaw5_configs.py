@@ -16,6 +16,9 @@ from mmfer.utils import load_checkpoint_file
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG_DIR = osp.join(REPO, 'configs', 'abaw5')
+R50 = 'abaw5_resnet50-spatialflatten_1xb128-sgd-coslr-8k_affwild2'
+R18 = 'abaw5_resnet18-spatialflatten_1xb128-sgd-coslr-8k_affwild2'
+EXPR_R50 = f'configs/abaw5/{R50}-expr.py'
 
 # 160x160 crops -> ResNet map 5x5 -> SpatialFlatten 4x4 -> 2x2 -> 1024-d (the checks in the
 # neck make a forgotten override fail loudly; 2x2 keeps BN valid for a last batch of 1).
@@ -27,7 +30,7 @@ TINY = {
     'val_dataloader.dataset.pipeline.1.scale': (176, 176),
     'val_dataloader.dataset.pipeline.2.crop_size': 160,
 }
-R18 = {'model.backbone.depth': 18, 'model.neck.in_channels': 512}
+RES18 = {'model.backbone.depth': 18, 'model.neck.in_channels': 512}
 
 
 def _cli(options: dict) -> list:
@@ -35,18 +38,23 @@ def _cli(options: dict) -> list:
 
 
 @pytest.mark.parametrize('name,head,metric', [
-    ('res50', 'LinearClsHead', 'FERClsMetric'),
-    ('res18', 'LinearClsHead', 'FERClsMetric'),
-    ('res50_va', 'VARegressionHead', 'VAMetric'),
-    ('res50_au', 'MaskedMultiLabelLinearClsHead', 'AUF1Metric'),
+    (f'{R50}-expr', 'LinearClsHead', 'FERClsMetric'),
+    (f'{R18}-expr', 'LinearClsHead', 'FERClsMetric'),
+    (f'{R50}-va', 'VARegressionHead', 'VAMetric'),
+    (f'{R50}-au', 'MaskedMultiLabelLinearClsHead', 'AUF1Metric'),
 ])
 def test_configs_build_consistently(name, head, metric):
     cfg = Config.fromfile(osp.join(CFG_DIR, f'{name}.py'))
     assert cfg.model.type == 'ImageClassifier' and cfg.model.head.type == head
     assert cfg.model.backbone.frozen_stages == 2
-    assert cfg.model.backbone.depth == (18 if name == 'res18' else 50)
+    assert cfg.model.backbone.depth == (18 if name.startswith(R18) else 50)
+    # Sec. 3.2: SGD, lr 5e-3, cosine; momentum / weight decay from the authors' release
     assert cfg.optim_wrapper.optimizer.type == 'SGD'
     assert cfg.optim_wrapper.optimizer.lr == 5e-3
+    assert cfg.optim_wrapper.optimizer.momentum == 0.9
+    assert cfg.optim_wrapper.optimizer.weight_decay == 0.01
+    assert cfg.model.neck.strides == (1, 2) and cfg.model.neck.kernel_size == 2
+    assert cfg.model.neck.channels == 256
     assert cfg.param_scheduler.type == 'CosineAnnealingLR'
     assert cfg.train_cfg.max_iters == 8000 and cfg.train_dataloader.batch_size == 128
     assert cfg.train_dataloader.dataset.frame_interval == 10
@@ -70,7 +78,7 @@ def _batch(n=4, size=160, seed=0):
 
 
 def test_frozen_stages_receive_no_updates():
-    cfg = Config.fromfile(osp.join(CFG_DIR, 'res18.py'))
+    cfg = Config.fromfile(osp.join(CFG_DIR, f'{R18}-expr.py'))
     cfg.merge_from_dict(TINY)
     cfg.model.data_preprocessor = cfg.data_preprocessor
     torch.manual_seed(0)
@@ -119,7 +127,7 @@ def _contrawarp_checkpoint(path):
 
 
 def _train_options(data_root, ckpt):
-    opts = dict(R18)
+    opts = dict(RES18)
     opts.update(TINY)
     opts.update({
         'train_dataloader.dataset.data_root': data_root,
@@ -177,7 +185,7 @@ def tiny_release(tmp_path_factory):
 def test_train_res50_config_tiny(tmp_path, tiny_release):
     data_root, ckpt, init_backbone = tiny_release
     work_dir = str(tmp_path / 'work')
-    cmd = [sys.executable, 'tools/train.py', 'configs/abaw5/res50.py', '--work-dir',
+    cmd = [sys.executable, 'tools/train.py', EXPR_R50, '--work-dir',
            work_dir, '--cfg-options'] + _train_options(data_root, ckpt)
     proc = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True,
                           timeout=300)
@@ -202,7 +210,7 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_release):
     work_dir = str(tmp_path / 'work')
     env = _env()
     env.update(PYTHON=sys.executable, PORT=str(_free_port()))
-    cmd = ['bash', 'tools/dist_train.sh', 'configs/abaw5/res50.py', '2', '--work-dir',
+    cmd = ['bash', 'tools/dist_train.sh', EXPR_R50, '2', '--work-dir',
            work_dir, '--cfg-options'] + _train_options(data_root, ckpt)
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=400)
@@ -213,8 +221,8 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_release):
     _check_run(work_dir, init_backbone)
 
 
-@pytest.mark.parametrize('name,metric_key', [('res50_va', 'va/ccc/mean'),
-                                             ('res50_au', 'au/f1/mean')])
+@pytest.mark.parametrize('name,metric_key', [(f'{R50}-va', 'va/ccc/mean'),
+                                             (f'{R50}-au', 'au/f1/mean')])
 def test_va_au_configs_train_step_and_metric(name, metric_key, tiny_release):
     """The VA/AU pipelines, heads and metrics agree on field names (gt_va/pred_va, ...)."""
     from mmengine.dataset import pseudo_collate
@@ -223,7 +231,7 @@ def test_va_au_configs_train_step_and_metric(name, metric_key, tiny_release):
     from mmfer.registry import DATASETS
     data_root = tiny_release[0]
     cfg = Config.fromfile(osp.join(CFG_DIR, f'{name}.py'))
-    cfg.merge_from_dict(dict(R18, **TINY))
+    cfg.merge_from_dict(dict(RES18, **TINY))
     cfg.model.data_preprocessor = cfg.data_preprocessor
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -247,3 +255,19 @@ def test_va_au_configs_train_step_and_metric(name, metric_key, tiny_release):
 def np_isfinite(x) -> bool:
     import math
     return math.isfinite(float(x))
+
+
+def test_readme_and_metafile_list_every_config():
+    import yaml
+    names = sorted(f for f in os.listdir(CFG_DIR) if f.endswith('.py'))
+    assert len(names) == 4 and all(n.startswith('abaw5_resnet') for n in names)
+    readme = open(osp.join(CFG_DIR, 'README.md')).read()
+    meta = yaml.safe_load(open(osp.join(CFG_DIR, 'metafile.yml')))
+    assert sorted(osp.basename(m['Config']) for m in meta['Models']) == names
+    for name in names:
+        assert name in readme
+    # the paper's Table 1 numbers of the two expression rows
+    results = {m['Name']: m['Results'] for m in meta['Models']}
+    assert results[f'{R50}-expr'][0]['Metrics']['Macro F1 (paper, Table 1)'] == 37.57
+    assert results[f'{R18}-expr'][0]['Metrics']['Macro F1 (paper, Table 1)'] == 33.69
+    assert 'batch_size=16' in readme and '256 · 3 · 3 = 2304' in readme

@@ -104,6 +104,8 @@ def synthetic_roots(tmp_path_factory):
     write_affectnet(d['affectnet'], num_train=8, num_val=6, image_size=64, num_identities=3,
                     special_fraction=0.0)
     write_fer2013(d['fer2013'], num=10, num_identities=3)
+    from mmfer.datasets.fer2013 import convert_fer2013
+    convert_fer2013(osp.join(d['fer2013'], 'fer2013.csv'), progress=False)
     write_affwild2(d['affwild2'], num_videos=3, frames_per_video=6, image_size=48,
                    unannotated_fraction=0.0, missing_fraction=0.0)
     write_face_folder(d['folder'], num=4, image_size=64, num_identities=2)
@@ -156,8 +158,6 @@ def _redirect(ds_cfg: dict, roots: dict, tmp_path) -> dict:
     ds_cfg['data_root'] = root
     if ds_type in ('AffWild2Expr', 'AffWild2VA', 'AffWild2AU'):
         ds_cfg['frame_interval'] = 1
-    if ds_type == 'FER2013':
-        ds_cfg['img_dir'] = str(tmp_path / 'fer2013_images')
     return ds_cfg
 
 
@@ -251,7 +251,9 @@ def test_config_builds(path, synthetic_roots, tmp_path):
                 per_image = (cfg.get('feature_eval') or {}).get(key.split('.')[-1].replace(
                     '_dataset', '_pipeline'))
                 assert per_image, f'{name}: {key} has no pipeline'
-                item = Compose(per_image)(dict(img_path=ds.get_data_info(0)['img_path']))
+                path = ds.get_data_info(0)['img_path']  # FEC: the triplet's list of paths
+                item = Compose(per_image)(dict(img_path=path[0] if isinstance(path, list)
+                                               else path))
         except Exception as e:  # noqa: BLE001
             pytest.fail(f'{name}: {key} pipeline failed on item 0: {type(e).__name__}: {e}')
         _check_item(item, f'{name}: {key}')

@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmfer.datasets import AffectNet, CropFaceBox, LabelMapping, RAFDB
+from mmfer.datasets import AffectNet, LabelMapping, RAFDB
+from mmfer.datasets.transforms import CropFaceBox
 from mmfer.registry import DATASETS
 
 HEADER = ('subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,'
@@ -34,9 +35,9 @@ CODES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 7, 3]
 
 
 def test_affectnet_7_and_8_classes_with_drop_counts(tmp_path, monkeypatch):
-    import mmfer.datasets._fer_utils as fer_utils
+    import mmfer.datasets.utils as dataset_utils
     logged = []
-    monkeypatch.setattr(fer_utils, 'print_log', lambda msg, **kw: logged.append(msg))
+    monkeypatch.setattr(dataset_utils, 'print_log', lambda msg, **kw: logged.append(msg))
     _write(tmp_path, CODES)
     ds7 = DATASETS.build(dict(type='AffectNet', data_root=str(tmp_path), split='train',
                               pipeline=[]))

@@ -39,12 +39,21 @@ def test_fec_triplets(tmp_path):
         'a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg']
     one = FEC(str(tmp_path), split='test', triplet_types=['one_class'])
     assert len(one) == 1
+    assert info['img_path'] == info['img_paths']  # ApplyToList's scatter key: the 3 paths
+    # the three images of a triplet through one per-image pipeline (mmpretrain's ApplyToList)
+    for name in ('a.jpg', 'c.jpg'):  # distinguishable images
+        cv2.imwrite(str(tmp_path / 'images' / name),
+                    np.full((16, 12, 3), 50 if name == 'a.jpg' else 200, np.uint8))
     packed = FEC(str(tmp_path), split='test', pipeline=[
-        dict(type='TripletViews', pipeline=[dict(type='LoadFaceImage'),
-                                            dict(type='Resize', scale=(8, 8))]),
-        dict(type='PackInputs', meta_keys=['triplet_type'])])[0]
+        dict(type='ApplyToList', scatter_key='img_path', collate_keys=['img'],
+             transforms=[dict(type='LoadFaceImage'), dict(type='Resize', scale=(8, 8))]),
+        dict(type='PackInputs', meta_keys=['triplet_type', 'img_paths'])])[0]
     assert len(packed['inputs']) == 3 and tuple(packed['inputs'][2].shape) == (3, 8, 8)
+    means = [float(x.float().mean()) for x in packed['inputs']]  # a.jpg, b.jpg, c.jpg in order
+    assert means[0] == pytest.approx(50, abs=3) and means[1] == pytest.approx(7, abs=3)
+    assert means[2] == pytest.approx(200, abs=3)
     assert packed['data_samples'].gt_label.item() == 2
+    assert packed['data_samples'].triplet_type == 'one_class'
 
 
 def test_fec_errors(tmp_path):

@@ -41,8 +41,8 @@ def test_fec_embedder_end_to_end(tmp_path, repo_root):
 
     cfg = Config.fromfile(osp.join(repo_root, 'configs/benchmarks/fec_finetune_r18.py'))
     model = MODELS.build(cfg.model)
-    pipeline = [dict(type='TripletViews', pipeline=[dict(type='LoadFaceImage'),
-                                                    dict(type='RandomFlip', prob=0.5)]),
+    pipeline = [dict(type='ApplyToList', scatter_key='img_path', collate_keys=['img'],
+                     transforms=[dict(type='LoadFaceImage'), dict(type='RandomFlip', prob=0.5)]),
                 dict(type='PackInputs', meta_keys=['triplet_type'])]
     ds = DATASETS.build(dict(type='FEC', data_root=str(tmp_path), split='train',
                              pipeline=pipeline))

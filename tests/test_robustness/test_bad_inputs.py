@@ -225,18 +225,20 @@ def re_escape(s: str) -> str:
 
 # ------------------------------------------------------------------------------ FER2013
 def test_fer2013_bad_inputs(tmp_path):
+    from mmfer.datasets.fer2013 import convert_fer2013
     root = write_fer2013(str(tmp_path / 'fer'), num=10, num_identities=2)['root']
     csv_path = osp.join(root, 'fer2013.csv')
     rows = open(csv_path).read().splitlines()
+    convert_fer2013(csv_path, progress=False)
     ds = build(type='FER2013', data_root=root, split='train', pipeline=PIPELINE)
     assert len(ds) == 8 and ds[0]['inputs'].shape == (3, 48, 48)
 
-    # a damaged cached PNG is named when read
+    # a damaged converted PNG is named when read
     corrupt(ds.get_data_info(1)['img_path'], 'truncate')
     with pytest.raises(ValueError, match=r'Training/00002\.png is corrupt or not an image'):
         ds[1]
 
-    # label out of range, wrong pixel count: file:line
+    # label out of range, wrong pixel count: file:line (dataset and converter)
     def with_row(i, col, value):
         r = rows[i].split(',')
         r[col] = value
@@ -244,16 +246,20 @@ def test_fer2013_bad_inputs(tmp_path):
 
     with_row(3, 0, '7')
     with pytest.raises(ValueError, match=r'fer2013\.csv:4: emotion 7 outside 0-6'):
-        build(type='FER2013', data_root=root, img_dir=str(tmp_path / 'png2'))
+        build(type='FER2013', data_root=root)
     with_row(3, 1, ' '.join(['1'] * 2303))
     with pytest.raises(ValueError, match=r'fer2013\.csv:4: expected 2304 pixel values'):
-        build(type='FER2013', data_root=root, img_dir=str(tmp_path / 'png3'))
+        convert_fer2013(csv_path, str(tmp_path / 'png3'), progress=False)
+    # an edited CSV no longer matches its converted images
+    with pytest.raises(ValueError, match=r'fer2013\.csv changed since its images'):
+        build(type='FER2013', data_root=root)
 
     # empty file / a split without rows
     open(csv_path, 'w').close()
     with pytest.raises(ValueError, match=r'fer2013\.csv:1: expected header'):
         build(type='FER2013', data_root=root)
     open(csv_path, 'w').write('\n'.join(rows[:9]) + '\n')  # header + 8 Training rows
+    convert_fer2013(csv_path, str(tmp_path / 'png4'), progress=False)
     with pytest.raises(ValueError, match=r"fer2013\.csv: kept 0 samples.*'test' split is empty"):
         build(type='FER2013', data_root=root, split='test', img_dir=str(tmp_path / 'png4'))
 
@@ -275,7 +281,8 @@ def _fec(tmp_path):
 
 def test_fec_bad_inputs(tmp_path):
     root, ann = _fec(tmp_path)
-    pipeline = [dict(type='TripletViews', pipeline=[dict(type='LoadFaceImage')]),
+    pipeline = [dict(type='ApplyToList', scatter_key='img_path', collate_keys=['img'],
+                     transforms=[dict(type='LoadFaceImage')]),
                 dict(type='PackInputs')]
     ds = build(type='FEC', data_root=root, pipeline=pipeline)
     assert len(ds) == 2 and len(ds[0]['inputs']) == 3

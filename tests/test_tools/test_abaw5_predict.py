@@ -1,5 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-import importlib.util
+"""tools/abaw5/predict.py as a user runs it (the library is tested in
+tests/test_evaluation/test_abaw5.py)."""
 import json
 import os
 import os.path as osp
@@ -13,11 +14,13 @@ import torch
 from mmengine.config import Config
 
 from mmfer.datasets.affwild2 import EXPR_CLASSES
+from mmfer.evaluation.abaw5 import smooth_logits
 from mmfer.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HEADER = ','.join(EXPR_CLASSES)
 TOOL = osp.join(REPO, 'tools', 'abaw5', 'predict.py')
+CONFIG = 'configs/abaw5/abaw5_resnet50-spatialflatten_1xb128-sgd-coslr-8k_affwild2-expr.py'
 
 TINY = {
     'model.backbone.depth': 18,
@@ -27,28 +30,6 @@ TINY = {
     'test_dataloader.dataset.pipeline.1.scale': (104, 104),
     'test_dataloader.dataset.pipeline.2.crop_size': 96,
 }
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('abaw5_predict', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_smoothing_and_carry_over():
-    tool = _tool()
-    x = np.array([[0., 1.], [3., 0.], [0., 2.], [9., 0.], [0., 4.]])
-    mean = tool.smooth_logits(x, 'mean', 3)
-    np.testing.assert_allclose(mean[0], [1.5, 0.5])  # window truncated at the ends
-    np.testing.assert_allclose(mean[2], [4.0, 2 / 3])
-    med = tool.smooth_logits(x, 'median', 3)
-    np.testing.assert_allclose(med[:, 0], [1.5, 0, 3, 0, 4.5])
-    np.testing.assert_allclose(tool.smooth_logits(x, 'none', 3), x)
-    with pytest.raises(ValueError, match='odd'):
-        tool.smooth_logits(x, 'mean', 4)
-    filled = tool.fill_labels(8, np.array([2, 3, 6]), np.array([5, 1, 7]))
-    np.testing.assert_array_equal(filled, [5, 5, 1, 1, 1, 7, 7, 7])
 
 
 def _write_tree(root):
@@ -75,7 +56,7 @@ def _write_tree(root):
 def test_predict_writes_one_line_per_listed_frame(tmp_path):
     root = str(tmp_path / 'affwild2')
     videos, labels = _write_tree(root)
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'abaw5', 'res50.py'))
+    cfg = Config.fromfile(osp.join(REPO, CONFIG))
     cfg.merge_from_dict(TINY)
     neck = MODELS.build(cfg.model.neck)
     options = dict(TINY, **{'model.head.in_channels': neck.out_channels})
@@ -87,7 +68,7 @@ def test_predict_writes_one_line_per_listed_frame(tmp_path):
     ckpt = str(tmp_path / 'model.pth')
     torch.save({'meta': {}, 'state_dict': model.state_dict()}, ckpt)
     out = str(tmp_path / 'pred')
-    cmd = [sys.executable, TOOL, 'configs/abaw5/res50.py', ckpt, '--split', 'val',
+    cmd = [sys.executable, TOOL, CONFIG, ckpt, '--split', 'val',
            '--data-root', root, '--out', out, '--smooth', 'median', '--window', '3',
            '--num-workers', '0', '--device', 'cpu', '--cfg-options'
            ] + [f'{k}={v}'.replace(' ', '') for k, v in options.items()]
@@ -95,7 +76,6 @@ def test_predict_writes_one_line_per_listed_frame(tmp_path):
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
 
-    tool = _tool()
     saved = np.load(osp.join(out, 'logits.npz'))
     n_images = sum(n - len(m) for n, m in videos.values())
     assert saved['logits'].shape == (n_images, 8)
@@ -118,7 +98,7 @@ def test_predict_writes_one_line_per_listed_frame(tmp_path):
             frames, logits = saved['frames'][sel], saved['logits'][sel]
             assert list(frames) == [f for f in range(1, n + 1) if f not in missing]
             method = 'none' if variant == 'none' else 'median'
-            scores = tool.smooth_logits(logits, method, 3)
+            scores = smooth_logits(logits, method, 3)
             np.testing.assert_array_equal(pred[frames - 1], scores.argmax(1))
             for f in missing:  # carried from the previous frame (or the first one)
                 src = max([g for g in frames if g < f], default=frames[0])
@@ -137,6 +117,11 @@ def test_predict_writes_one_line_per_listed_frame(tmp_path):
         assert metrics[variant]['num_frames'] == 18
         assert metrics[variant]['num_annotated'] == 15
     assert 'macro-F1' in proc.stdout and 'median_w3' in proc.stdout
+    # the tool ends by saying where the submission files are
+    lines = proc.stdout.splitlines()
+    assert 'submission files (3 videos, 18 frames):' in lines
+    for variant in ('none', 'median_w3'):
+        assert '  ' + osp.join(out, variant, 'submission.txt') in lines
 
     # the tool's logits are the model's on the test pipeline
     from mmfer.registry import DATASETS
@@ -150,3 +135,17 @@ def test_predict_writes_one_line_per_listed_frame(tmp_path):
         ref_logits = model(data['inputs'], mode='tensor')
     np.testing.assert_allclose(saved['logits'][0], ref_logits[0].numpy(), rtol=1e-4,
                                atol=1e-4)
+
+
+def test_bad_window_is_refused_before_any_inference(tmp_path):
+    """Before: `--window 4` failed only after the whole inference (logits.npz written)."""
+    ckpt = tmp_path / 'model.pth'
+    torch.save({'meta': {}, 'state_dict': {}}, str(ckpt))
+    out = tmp_path / 'pred'
+    cmd = [sys.executable, TOOL, CONFIG, str(ckpt), '--data-root', str(tmp_path / 'none'),
+           '--out', str(out), '--smooth', 'median', '--window', '4', '--device', 'cpu']
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert 'error: --window must be a positive odd number, got 4' in proc.stderr
+    assert not out.exists()  # no dataset, model or logits: nothing was done

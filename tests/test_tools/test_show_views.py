@@ -1,13 +1,14 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-import importlib.util
-import os.path as osp
+"""tools/visualize/show_views.py as a user runs it (drawing: tests/test_visualization/)."""
 import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
 from mmfer.datasets.synthetic import write_voxceleb
+from mmfer.visualization import FaceVisualizer
 
 CONTRAWARP = """
 _base_ = ['{root}/configs/_base_/datasets/contrawarp_pipeline.py',
@@ -26,48 +27,54 @@ train_dataloader = dict(num_workers=0, persistent_workers=False,
 """
 
 
-def _load_tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'show_views', osp.join(repo_root, 'tools', 'visualize', 'show_views.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _check_grid(path, rows, cols, cell=64):
-    img = cv2.imread(str(path))
-    assert img is not None
-    assert img.shape == (rows * (cell + 22 + 4), cols * cell, 3)
+def _check_grid(img, rows, cols, cell=64, top=0):
+    assert img.shape == (top + rows * (cell + 22 + 4), cols * cell, 3)
     for r in range(rows):  # every cell has drawn content below its title strip
         for c in range(cols):
-            y = r * (cell + 26) + 22
+            y = top + r * (cell + 26) + 22
             assert img[y:y + cell, c * cell:(c + 1) * cell].std() > 5
-    return img
 
 
-def test_show_views_draws_both_kinds_of_config(tmp_path, repo_root):
-    data = str(tmp_path / 'vox')
+def _run(repo_root, *args):
+    return subprocess.run([sys.executable, 'tools/visualize/show_views.py', *args],
+                          cwd=repo_root, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope='module')
+def voxceleb(tmp_path_factory):
+    data = str(tmp_path_factory.mktemp('vox') / 'vox')
     write_voxceleb(data, num_identities=2, videos_per_identity=1, frames_per_video=20,
                    image_size=48, seed=0)
-    cw_cfg = tmp_path / 'cw.py'
-    cw_cfg.write_text(CONTRAWARP.format(root=repo_root, data=data))
-    ss_cfg = tmp_path / 'ss.py'
-    ss_cfg.write_text(SSLFER.format(root=repo_root, data=data))
+    return data
 
-    # the tool as a user runs it (one subprocess: imports cost seconds on 2 cores)
-    proc = subprocess.run(
-        [sys.executable, 'tools/visualize/show_views.py', str(cw_cfg), '--num', '3', '--out',
-         str(tmp_path / 'cw.png'), '--cell', '64'], cwd=repo_root, capture_output=True,
-        text=True, timeout=300)
+
+def test_show_views_contrawarp_grid_with_legend(tmp_path, repo_root, voxceleb):
+    cfg = tmp_path / 'cw.py'
+    cfg.write_text(CONTRAWARP.format(root=repo_root, data=voxceleb))
+    proc = _run(repo_root, str(cfg), '--num', '3', '--out', str(tmp_path / 'cw.png'),
+                '--cell', '64')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'wrote' in proc.stdout
-    cw = _check_grid(tmp_path / 'cw.png', 3, 4)
-    # the x3 column carries the warp arrows (cyan, BGR (255, 255, 0)); x2 has none
-    cyan = (cw[..., 0] > 200) & (cw[..., 1] > 200) & (cw[..., 2] < 80)
+    assert f'wrote {tmp_path / "cw.png"}' in proc.stdout
+    img = cv2.imread(str(tmp_path / 'cw.png'))[..., ::-1]  # RGB
+    vis = FaceVisualizer(name='test_show_views_legend')
+    legend = vis.legend(4 * 64)
+    np.testing.assert_array_equal(img[:legend.shape[0]], legend)  # the colour legend on top
+    _check_grid(img, 3, 4, top=legend.shape[0])
+    # the x3 column carries the warp arrows (cyan); x2 has none
+    grid = img[legend.shape[0]:]
+    cyan = (np.abs(grid.astype(int) - vis.warp_arrow_color).sum(-1) < 60)
     assert cyan[:, 3 * 64:].sum() > 10 and cyan[:, 2 * 64:3 * 64].sum() == 0
 
-    tool = _load_tool(repo_root)  # same entry point, in process
-    tool.main([str(ss_cfg), '--num', '2', '--out', str(tmp_path / 'ss.png'), '--cell', '64'])
-    _check_grid(tmp_path / 'ss.png', 2, 4)
-    with pytest.raises(SystemExit, match='train_dataloader'):
-        tool.main([osp.join(repo_root, 'configs/_base_/default_runtime.py')])
+
+@pytest.mark.slow
+def test_show_views_sslfer_and_errors(tmp_path, repo_root, voxceleb):
+    """Multi-view (SSL-FER) configs, and a config without a train_dataloader (~30 s: two
+    interpreter start-ups; the drawing itself is tested in tests/test_visualization/)."""
+    cfg = tmp_path / 'ss.py'
+    cfg.write_text(SSLFER.format(root=repo_root, data=voxceleb))
+    proc = _run(repo_root, str(cfg), '--num', '2', '--out', str(tmp_path / 'ss.png'),
+                '--cell', '64')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _check_grid(cv2.imread(str(tmp_path / 'ss.png')), 2, 4)  # no legend: nothing coloured
+    proc = _run(repo_root, 'configs/_base_/default_runtime.py')
+    assert proc.returncode == 1 and 'has no train_dataloader' in proc.stderr

@@ -180,29 +180,13 @@ def scalars(work: str) -> List[Dict]:
 
 
 def plot_losses(args, out_png: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    keys = ('loss', 'loss_cont12', 'loss_cont13', 'sim12', 'sim13', 'loss_lm1', 'loss_lm3')
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for name, label, _ in METHODS:
-        rows = scalars(osp.join(REPO, args.work_dir, name))
-        steps = [r['step'] for r in rows]
-        axes[0].plot(steps, [r['loss'] for r in rows], label=f'{label}: total loss')
-        for k in keys[1:]:
-            if rows and k in rows[0]:
-                axes[1].plot(steps, [r[k] for r in rows], label=f'{label}: {k}')
-    axes[0].set_xlabel('iteration')
-    axes[0].set_title('pre-training loss (each method its own objective)')
-    axes[1].set_xlabel('iteration')
-    axes[1].axhline(0.6, color='grey', ls=':', lw=1, label='s_t = 0.6')
-    axes[1].set_title('ContraWarping terms')
-    for ax in axes:
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    from mmfer.visualization import plot_scalars
+    logs = {label: scalars(osp.join(REPO, args.work_dir, name)) for name, label, _ in METHODS}
+    plot_scalars(logs, [
+        dict(keys=['loss'], title='pre-training loss (each method its own objective)'),
+        dict(keys=['loss_cont12', 'loss_cont13', 'sim12', 'sim13', 'loss_lm1', 'loss_lm3'],
+             title='ContraWarping terms', hlines={'s_t = 0.6': 0.6}),
+    ], out_png)
 
 
 def test_features(ckpt: str, rafdb: str, image_size: int):
@@ -236,33 +220,12 @@ def test_features(ckpt: str, rafdb: str, image_size: int):
 
 
 def plot_tsne(args, ckpts: Dict[str, str], rafdb: str, out_png: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from sklearn.manifold import TSNE
-    names = list(ckpts)
-    fig, axes = plt.subplots(2, len(names), figsize=(5 * len(names), 9.5), squeeze=False)
-    for col, name in enumerate(names):
-        feats, expr, ids = test_features(ckpts[name], rafdb, args.image_size)
-        feats = feats / np.linalg.norm(feats, axis=1, keepdims=True).clip(1e-12)
-        emb = TSNE(n_components=2, init='pca', perplexity=min(30, (len(feats) - 1) / 3),
-                   random_state=args.seed
-                   ).fit_transform(feats)
-        classes = sorted(set(expr))
-        for c in classes:
-            m = np.array([e == c for e in expr])
-            axes[0, col].scatter(emb[m, 0], emb[m, 1], s=6, label=c)
-        axes[0, col].set_title(f'{name}: coloured by expression')
-        axes[0, col].legend(fontsize=6, markerscale=2)
-        axes[1, col].scatter(emb[:, 0], emb[:, 1], s=6, c=ids % 20, cmap='tab20')
-        axes[1, col].set_title(f'{name}: coloured by identity ({len(set(ids))} people)')
-        for ax in axes[:, col]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
-    plt.close(fig)
+    from mmfer.visualization import plot_embedding
+    feats, labels = {}, {}
+    for name, ckpt in ckpts.items():
+        feats[name], expr, ids = test_features(ckpt, rafdb, args.image_size)
+        labels = dict(expression=expr, identity=ids)
+    plot_embedding(feats, labels, out_png, seed=args.seed)
 
 
 def metric(metrics: Dict, path: str) -> Optional[float]:

@@ -29,6 +29,7 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
+    # per GPU: the ABAW5 total of 128 on 1 GPU; use 16 on 8 GPUs
     batch_size=128,
     num_workers=8,
     persistent_workers=True,

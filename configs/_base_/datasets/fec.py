@@ -1,7 +1,8 @@
 # FEC triplets in mmfer's simple format (convert the official CSV with
 # tools/dataset_converters/fec.py):  annotations/{train,test}.csv + images/
-# Each sample is a triplet; TripletViews loads the three faces with the same pipeline and
-# PackInputs packs `inputs` as a list of 3 tensors (gt_label = index of the odd one out).
+# Each sample is a triplet (img_path = its 3 image paths); mmpretrain's ApplyToList runs the
+# per-image pipeline on each of them and PackInputs packs `inputs` as a list of 3 tensors
+# (gt_label = index of the odd one out).
 dataset_type = 'FEC'
 data_root = 'data/fec/'
 img_size = 224
@@ -24,11 +25,13 @@ image_test_pipeline = [
     dict(type='Resize', scale=(img_size, img_size)),
 ]
 train_pipeline = [
-    dict(type='TripletViews', pipeline=image_train_pipeline),
+    dict(type='ApplyToList', transforms=image_train_pipeline, scatter_key='img_path',
+         collate_keys=['img']),
     dict(type='PackInputs', meta_keys=['triplet_type', 'img_paths']),
 ]
 test_pipeline = [
-    dict(type='TripletViews', pipeline=image_test_pipeline),
+    dict(type='ApplyToList', transforms=image_test_pipeline, scatter_key='img_path',
+         collate_keys=['img']),
     dict(type='PackInputs', meta_keys=['triplet_type', 'img_paths']),
 ]
 

@@ -1,6 +1,8 @@
 # FER2013 from fer2013.csv under data_root (emotion,pixels,Usage; 48x48 grey).
-# split: train = Training, val = PublicTest, test = PrivateTest. The CSV rows are decoded once
-# to PNGs (img_dir, default <data_root>/fer2013_images) so the usual image pipeline applies.
+# split: train = Training, val = PublicTest, test = PrivateTest. Convert the CSV's pixels to
+# PNGs once (the dataset writes nothing and refuses images converted from another CSV):
+#   python tools/dataset_converters/fer2013.py data/fer2013/fer2013.csv
+# -> data/fer2013/fer2013_images/{manifest.json,Training,PublicTest,PrivateTest}/ (img_dir)
 dataset_type = 'FER2013'
 data_root = 'data/fer2013/'
 img_size = 112

@@ -1,5 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 from .contrawarp_views import ContraWarpViews
+from .crop_face_box import CropFaceBox
 from .face_swap import FaceSwap, similarity_transform, swap_expression
 from .face_geometric import FaceRandomCrop, FaceRandomFlip, FaceResize
 from .formatting import PackContraWarpInputs, PackMultiViewInputs
@@ -18,5 +19,5 @@ __all__ = [
     'build_codec', 'encode_heatmaps', 'PackContraWarpInputs', 'PackMultiViewInputs',
     'FLIP_PAIRS_68', 'flip_indices', 'SafeColorJitter', 'adjust_hue',
     'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews',
-    'LoadFaceImage', 'decode_image'
+    'LoadFaceImage', 'decode_image', 'CropFaceBox'
 ]

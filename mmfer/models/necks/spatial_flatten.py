@@ -58,9 +58,19 @@ class SpatialFlatten(BaseModule):
     """Conv(k=2)+BN+ReLU layers then flatten, keeping the spatial layout.
 
     Instead of global average pooling, the last backbone map is reduced by ``len(strides)``
-    convolutions with ``channels`` filters and flattened. With the defaults, a ResNet-50 map
-    of 2048x7x7 (224x224 input) becomes 256x6x6 (stride 1), then 256x3x3 (stride 2), then a
-    2304-d vector.
+    convolutions with ``channels`` filters and flattened (ABAW5 paper, Sec. 3.1: kernel 2,
+    hidden dimension 256). With the defaults, a ResNet-50 map of 2048x7x7 (224x224 input)
+    becomes::
+
+        2048x7x7 --conv k=2, s=1--> 256x6x6   (7 - 2) // 1 + 1 = 6
+                 --conv k=2, s=2--> 256x3x3   (6 - 2) // 2 + 1 = 3
+                 --flatten-------> 256 * 3 * 3 = 2304-d
+
+    The paper's text says "two convolutional layers with stride 2", which would give
+    7 -> 3 -> 1 (a 256-d vector); the authors' released code (``SpatialFlatten`` of
+    github.com/youqingxiaozhua/ABAW5: the first conv has the default stride 1, the second
+    stride 2, and the classifier takes 2304 inputs) uses strides (1, 2). We follow the
+    released code; ``strides=(2, 2)`` gives the text's reading.
 
     The flattened size is computed from ``in_channels``/``input_size`` and exposed as
     :attr:`out_channels` (configs derive ``head.in_channels`` from it). ``forward`` checks the

@@ -46,3 +46,13 @@ def test_spatial_flatten_configurable_strides_and_errors():
         spatial_flatten_output_size(2, 2, (1, 2))
     with pytest.raises(ValueError, match='cannot run'):
         MODELS.build(dict(type='SpatialFlatten', in_channels=2048, input_size=1))
+
+
+def test_spatial_flatten_text_reading_vs_released_strides():
+    """The paper's text (two stride-2 convs) gives 7 -> 3 -> 1 (256-d); the released code's
+    strides (1, 2) give 7 -> 6 -> 3 (2304-d), the default; ResNet-18 maps give the same."""
+    assert spatial_flatten_output_size(7, 2, (2, 2)) == ((3, 3), (1, 1))
+    text = MODELS.build(dict(type='SpatialFlatten', in_channels=2048, strides=(2, 2)))
+    assert text.out_channels == 256
+    r18 = MODELS.build(dict(type='SpatialFlatten', in_channels=512))
+    assert r18.out_channels == 2304 and r18(torch.randn(1, 512, 7, 7))[0].shape == (1, 2304)

@@ -1,8 +1,12 @@
-# ABAW5 action-unit detector: the res50.py backbone/neck, a 12-way multi-label linear head
-# with sigmoid BCE that ignores unannotated AUs (au_mask); metric: mean F1 (au/f1/mean).
+# Aff-Wild2 action-unit track with the ABAW5 frame model: an mmfer extension (the ABAW5 paper
+# of Xue, Sun, Yang 2023 only reports the expression track). The expression config's
+# backbone/neck/schedule, a 12-way multi-label linear head with sigmoid BCE that ignores
+# unannotated AUs (au_mask); metric: mean F1 (au/f1/mean).
+# Batch 128 per GPU (1 GPU); on 8 GPUs: --cfg-options train_dataloader.batch_size=16.
 _base_ = [
-    './_base_/abaw5_res50.py',
+    '../_base_/models/abaw5_resnet50_spatialflatten.py',
     '../_base_/datasets/affwild2_au.py',
+    '../_base_/schedules/abaw5_sgd_coslr_8k.py',
     '../_base_/default_runtime.py',
 ]
 

@@ -1,7 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""Helpers shared by the FER datasets (RAF-DB, AffectNet, FER2013, FEC)."""
+"""Helpers shared by the FER datasets (RAF-DB, AffectNet, FER2013, FEC): counted drops."""
 from collections import Counter
-from typing import Dict
 
 from mmengine.logging import print_log
 
@@ -35,7 +34,3 @@ def check_missing(dataset: str, missing: list, skip_missing: bool, dropped: Coun
             'Fix the data root / layout, or pass skip_missing=True to drop (and count) them.')
     dropped[f'missing image{"s" if len(missing) > 1 else ""}'] += len(missing)
 
-
-def class_counts(data_list, classes) -> Dict[str, int]:
-    counts = Counter(d['gt_label'] for d in data_list)
-    return {c: counts.get(i, 0) for i, c in enumerate(classes)}

@@ -1,0 +1,18 @@
+# Copyright (c) mmfer contributors. All rights reserved.
+from .face_boxes import (BoxFile, BoxSource, FirstBox, WholeImageBox,  # noqa: F401
+                         build_box_source, read_bbox_file)
+from .face_landmark_inferencer import (FAILURES, FaceLandmarkInferencer,  # noqa: F401
+                                       flag_landmarks, list_face_images)
+from .landmark_backends import (HRNET_300W_CHECKPOINT, MMPOSE_300W_CONFIG,  # noqa: F401
+                                NUM_KEYPOINTS, DlibPredictor, TopdownBatchPredictor,
+                                build_topdown_model, dlib_model_path,
+                                import_mmpose_inference, keep_default_scope)
+from .landmark_writer import LandmarkFileWriter  # noqa: F401
+
+__all__ = [
+    'FaceLandmarkInferencer', 'flag_landmarks', 'list_face_images', 'FAILURES', 'BoxFile',
+    'BoxSource', 'FirstBox', 'WholeImageBox', 'build_box_source', 'read_bbox_file',
+    'HRNET_300W_CHECKPOINT', 'MMPOSE_300W_CONFIG', 'NUM_KEYPOINTS', 'DlibPredictor',
+    'TopdownBatchPredictor', 'build_topdown_model', 'dlib_model_path',
+    'import_mmpose_inference', 'keep_default_scope', 'LandmarkFileWriter'
+]
