@@ -112,7 +112,10 @@ class BaseFaceDetector(metaclass=ABCMeta):
         scores = np.asarray(scores, np.float32).reshape(-1)
         num = len(bboxes)
         if kpts is not None:
-            kpts = np.asarray(kpts, np.float32).reshape(num, -1, 2)
+            kpts = np.asarray(kpts, np.float32)
+            if kpts.ndim != 3 or kpts.shape[0] != num or kpts.shape[2] != 2:
+                raise ValueError(f'{type(self).__name__}: landmarks of shape {kpts.shape} '
+                                 f'for {num} boxes; expected ({num}, K, 2)')
         side = np.minimum(bboxes[:, 2] - bboxes[:, 0], bboxes[:, 3] - bboxes[:, 1])
         keep = np.flatnonzero((scores >= self.score_thr) & (side >= self.min_size))
         keep = keep[np.argsort(-scores[keep], kind='stable')]
