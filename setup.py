@@ -86,6 +86,7 @@ setup(
         # ONNX export + onnxruntime check (tools/deployment)
         'deploy': parse_requirements('deploy.txt'),
         'tensorboard': ['tensorboard'],
+        'cam': ['grad-cam'],  # tools/analysis_tools/vis_cam.py (adds only ttach)
         # facenet-pytorch (the `mtcnn` face detector) is not an extra: its wheel pins
         # torch<2.3 and numpy<2, so it is installed with --no-deps (tools/install.sh)
     },
