@@ -91,13 +91,16 @@ class ExportModel(nn.Module):
             raise ValueError(
                 f'{type(model).__name__} has no classifier head (backbone -> neck -> head); '
                 "export part='features' (backbone + global average pooling) instead")
-        self.model = model
         self.part = part
+        if part == 'features':  # only the backbone: parameter counts must not include heads
+            self.backbone = model.backbone
+        else:
+            self.model = model
         self.eval()
 
     def forward(self, inputs: torch.Tensor) -> Union[torch.Tensor, Tuple[torch.Tensor, ...]]:
         if self.part == 'features':
-            return pool_features(self.model.backbone(inputs))
+            return pool_features(self.backbone(inputs))
         return self.model.head(self.model.extract_feat(inputs))
 
 

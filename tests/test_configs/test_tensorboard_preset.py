@@ -15,7 +15,8 @@ def test_tensorboard_logging_writes_events_and_json(tmp_path, repo_root, how):
     base = os.path.join(repo_root, 'configs', '_base_')
     cfg_file = tmp_path / 'cfg.py'
     if how == 'base':  # a config built on the preset
-        cfg_file.write_text(f'_base_ = [{os.path.join(base, "default_runtime_tensorboard.py")!r}]\n')
+        preset = os.path.join(base, 'default_runtime_tensorboard.py')
+        cfg_file.write_text(f'_base_ = [{preset!r}]\n')
     else:  # an existing config extended in a one-line child config (what the README shows)
         cfg_file.write_text(
             f'_base_ = [{os.path.join(base, "default_runtime.py")!r}]\n'
