@@ -69,7 +69,7 @@ def test_bad_logs_name_file_and_line(tmp_path):
         load_scalars(str(bad))
 
 
-def test_analyze_logs_cli(resumed_work_dir, tmp_path, repo_root):
+def test_plot_curve_cli(resumed_work_dir, tmp_path, repo_root):
     out = tmp_path / 'val.png'
     proc = subprocess.run(
         [sys.executable, 'tools/analysis_tools/analyze_logs.py', 'plot_curve',
@@ -77,6 +77,9 @@ def test_analyze_logs_cli(resumed_work_dir, tmp_path, repo_root):
         cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'wrote' in proc.stdout and '(1 curves)' in proc.stdout and out.is_file()
+
+
+def test_cal_train_time_cli(resumed_work_dir, repo_root):
     proc = subprocess.run(
         [sys.executable, 'tools/analysis_tools/analyze_logs.py', 'cal_train_time',
          resumed_work_dir], cwd=repo_root, capture_output=True, text=True, timeout=300)
