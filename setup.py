@@ -1,5 +1,10 @@
 # Copyright (c) mmfer contributors. All rights reserved.
+import os
 import os.path as osp
+import platform
+import shutil
+import sys
+import warnings
 
 from setuptools import find_packages, setup
 
@@ -23,6 +28,42 @@ def parse_requirements(fname: str) -> list:
         return [ln.split('#')[0].strip() for ln in f if ln.split('#')[0].strip()]
 
 
+def add_mim_extension() -> None:
+    """Put configs, tools and model-index.yml into ``mmfer/.mim`` (for ``mim``).
+
+    As mmpretrain's setup.py: symlinks for an editable install (``pip install -e .``), copies
+    when building an sdist or a wheel (``pip install .``); nothing for other commands.
+    """
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
+        mode = 'copy' if platform.system() == 'Windows' else 'symlink'
+    elif {'sdist', 'bdist_wheel', 'build'} & set(sys.argv):
+        mode = 'copy'
+    else:
+        return
+    repo_path = osp.dirname(osp.abspath(__file__))
+    mim_path = osp.join(repo_path, 'mmfer', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for filename in ('tools', 'configs', 'model-index.yml'):
+        src_path = osp.join(repo_path, filename)
+        tar_path = osp.join(mim_path, filename)
+        if not osp.exists(src_path):
+            continue
+        if osp.isfile(tar_path) or osp.islink(tar_path):
+            os.remove(tar_path)
+        elif osp.isdir(tar_path):
+            shutil.rmtree(tar_path)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src_path, osp.dirname(tar_path)), tar_path)
+        elif osp.isfile(src_path):
+            shutil.copyfile(src_path, tar_path)
+        elif osp.isdir(src_path):
+            shutil.copytree(src_path, tar_path,
+                            ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            warnings.warn(f'Cannot copy file {src_path}.')
+
+
+add_mim_extension()
 setup(
     name='mmfer',
     version=get_version(),
@@ -42,5 +83,11 @@ setup(
     extras_require={
         'tests': parse_requirements('tests.txt'),
         'dlib': ['dlib-bin', 'face-recognition-models'],
+        # ONNX export + onnxruntime check (tools/deployment)
+        'deploy': parse_requirements('deploy.txt'),
+        'tensorboard': ['tensorboard'],
+        'cam': ['grad-cam'],  # tools/analysis_tools/vis_cam.py (adds only ttach)
+        # facenet-pytorch (the `mtcnn` face detector) is not an extra: its wheel pins
+        # torch<2.3 and numpy<2, so it is installed with --no-deps (tools/install.sh)
     },
     zip_safe=False)

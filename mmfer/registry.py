@@ -54,13 +54,14 @@ class MMFERRegistry(Registry):
 
     Args:
         name (str): Registry name.
-        parent (Registry): mmengine's root registry of the same kind.
+        parent (Registry, optional): mmengine's root registry of the same kind (None for
+            kinds mmengine does not have, e.g. face detectors).
         locations (list[str]): Modules imported lazily to fill the registry.
         fallback_scopes (Sequence[str]): Scopes tried, in order, for an unscoped name that
             is in neither this registry nor its parents.
     """
 
-    def __init__(self, name: str, parent: Registry, locations: Sequence[str] = (),
+    def __init__(self, name: str, parent: Optional[Registry], locations: Sequence[str] = (),
                  fallback_scopes: Sequence[str] = FALLBACK_SCOPES) -> None:
         super().__init__(name, parent=parent, scope='mmfer', locations=list(locations))
         self.fallback_scopes = tuple(fallback_scopes)
@@ -108,3 +109,9 @@ EVALUATORS = _child('evaluator', MMENGINE_EVALUATOR, ['mmfer.evaluation'])
 VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, ['mmfer.visualization'])
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, ['mmfer.visualization'])
 FUNCTIONS = _child('function', MMENGINE_FUNCTIONS, ['mmfer.datasets'])
+
+#: Face detectors (``mmfer.apis.face_detection``): plain callables, not ``nn.Module``s built by
+#: a runner (dlib's are C++ objects), so they get a registry of their own and no mmengine
+#: parent; ``type='dlib'`` / ``type='mmfer.DlibFaceDetector'`` never collides with a model.
+FACE_DETECTORS = MMFERRegistry('face detector', parent=None,
+                               locations=['mmfer.apis.face_detection'], fallback_scopes=())

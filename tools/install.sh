@@ -27,6 +27,9 @@ $PIP install -q -r requirements/runtime.txt
 $PIP install -q cython "setuptools<81"
 $PIP install -q --no-deps --no-build-isolation --no-binary xtcocotools xtcocotools==1.14.3
 $PIP install -q -r requirements/tests.txt
+# facenet-pytorch (MTCNN face detector; its wheel ships the P/R/O-Net weights) pins torch<2.3,
+# numpy<2 and Pillow<10.3: --no-deps keeps the stack above (measured to work with it).
+$PIP install -q --no-deps facenet-pytorch==2.6.0
 $PIP install -q --no-deps -e .
 "$VENV/bin/python" -c "import mmfer, mmpose.models, mmpretrain.models; print('[install] mmfer', mmfer.__version__, 'ready')"
 echo "$REQ_HASH" > "$STAMP"

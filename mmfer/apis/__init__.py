@@ -8,11 +8,16 @@ from .landmark_backends import (HRNET_300W_CHECKPOINT, MMPOSE_300W_CONFIG,  # no
                                 build_topdown_model, dlib_model_path,
                                 import_mmpose_inference, keep_default_scope)
 from .landmark_writer import LandmarkFileWriter  # noqa: F401
+from .face_detection import (BaseFaceDetector, DetectorBoxSource,  # noqa: F401
+                             DlibFaceDetector, MTCNNFaceDetector, align_folder,
+                             build_face_detector, extract_frames, extract_frames_tree)
 
 __all__ = [
     'FaceLandmarkInferencer', 'flag_landmarks', 'list_face_images', 'FAILURES', 'BoxFile',
     'BoxSource', 'FirstBox', 'WholeImageBox', 'build_box_source', 'read_bbox_file',
     'HRNET_300W_CHECKPOINT', 'MMPOSE_300W_CONFIG', 'NUM_KEYPOINTS', 'DlibPredictor',
     'TopdownBatchPredictor', 'build_topdown_model', 'dlib_model_path',
-    'import_mmpose_inference', 'keep_default_scope', 'LandmarkFileWriter'
+    'import_mmpose_inference', 'keep_default_scope', 'LandmarkFileWriter',
+    'BaseFaceDetector', 'DetectorBoxSource', 'DlibFaceDetector', 'MTCNNFaceDetector',
+    'build_face_detector', 'align_folder', 'extract_frames', 'extract_frames_tree'
 ]

@@ -1,4 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
+from .align_face import (FACE_TEMPLATES, AlignFace, align_face, get_face_template,
+                         keypoints68_to_5)
 from .contrawarp_views import ContraWarpViews
 from .crop_face_box import CropFaceBox
 from .face_swap import FaceSwap, similarity_transform, swap_expression
@@ -19,5 +21,6 @@ __all__ = [
     'build_codec', 'encode_heatmaps', 'PackContraWarpInputs', 'PackMultiViewInputs',
     'FLIP_PAIRS_68', 'flip_indices', 'SafeColorJitter', 'adjust_hue',
     'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews',
-    'LoadFaceImage', 'decode_image', 'CropFaceBox'
+    'LoadFaceImage', 'decode_image', 'CropFaceBox', 'AlignFace', 'align_face',
+    'get_face_template', 'keypoints68_to_5', 'FACE_TEMPLATES'
 ]
