@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather, get_rank, get_world_size
+from mmengine.dist import all_gather, get_world_size
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.models.selfsup.simclr import GatherLayer
 from mmpretrain.structures import DataSample
