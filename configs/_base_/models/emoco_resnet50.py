@@ -1,9 +1,11 @@
-# EmoCo (Sun, Zeng, Shan, FG 2021) on mmpretrain's MoCo v2 pieces: ResNet-50, 2-layer MLP
-# 2048 -> 128 (L2-normalised), emotion classifier C = one bias-free FC on q (CE, lambda = 1),
-# momentum encoder m = 0.999 (mmengine momentum=0.001), one queue of K keys per emotion class
-# (negatives from the query's own class), intra-class normalisation, InfoNCE tau = 0.2.
-# Table IV switches: use_multi_queue (MQ), use_cont_loss (L_cont), use_emo_loss (L_emo),
-# use_intra_norm (N). BN here; configs set `sync_bn = 'torch'` (SyncBN on GPU).
+# EmoCo (Sun, Zeng, Shan, FG 2021) model, §III and §IV.B.3-4: ResNet-50 + GAP, 2-layer MLP
+# projector 2048 -> 2048 -> 128 (ReLU, L2-normalised output q), momentum encoder m = 0.999
+# (mmengine momentum = 1 - m = 0.001), one queue of K = 65536 keys per emotion class (negatives
+# from the query's own class), intra-class normalisation N, InfoNCE tau = 0.2 (`head`, L_cont),
+# emotion classifier C = one bias-free FC on q with cross-entropy, lambda = 1 (`emo_head`,
+# L_emo). Table IV switches: use_multi_queue (MQ), use_intra_norm (N), head=None (no L_cont),
+# emo_head=None (no L_emo). BN here; the configs set `sync_bn = 'torch'` (SyncBN on GPU,
+# §IV.B.2).
 model = dict(
     type='EmoCo',
     num_classes=7,
@@ -11,11 +13,7 @@ model = dict(
     feat_dim=128,
     momentum=0.001,
     use_multi_queue=True,
-    use_cont_loss=True,
-    use_emo_loss=True,
     use_intra_norm=True,
-    emo_loss_weight=1.0,
-    classifier_bias=False,
     data_preprocessor=dict(
         type='SelfSupDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
@@ -26,4 +24,7 @@ model = dict(
         type='MoCoV2Neck', in_channels=2048, hid_channels=2048, out_channels=128,
         with_avg_pool=True),
     head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), temperature=0.2),
+    emo_head=dict(
+        type='EmotionClsHead', num_classes=7, in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),  # loss_weight = lambda
 )

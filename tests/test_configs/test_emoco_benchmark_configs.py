@@ -1,5 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""AU evaluation configs build; one runs a validation step on an AU list the test writes."""
+"""EmoCo's downstream AU configs build; one runs a validation step on an AU list the test
+writes."""
 import glob
 import os.path as osp
 
@@ -13,28 +14,39 @@ from mmengine.config import Config
 from mmfer.registry import DATASETS, METRICS, MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = sorted(c for c in glob.glob(osp.join(REPO, 'configs/au/*.py'))
-                 if not osp.basename(c).startswith('_'))
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/emoco/benchmarks/*.py')))
 NUM_AUS = {'bp4d': 12, 'disfa': 8, 'gft': 10}
+
+
+def test_every_dataset_and_protocol():
+    names = {osp.basename(c)[:-3] for c in CONFIGS}
+    assert names == {f'resnet50_1xb64-{p}-sgd-coslr-20e_{d}' for p in ('linear', 'finetune')
+                     for d in ('bp4d-fold1', 'disfa-fold1', 'gft-fold1', 'gft-official')}
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds(path):
     cfg = Config.fromfile(path)
     name = osp.basename(path)
-    dataset = name.split('_')[-1].split('-')[0]
+    dataset, split = name[:-3].split('_')[-1].split('-')
     assert cfg.model.head.num_classes == len(cfg.au_names) == NUM_AUS[dataset]
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.au_names == cfg.au_names
+        assert cfg[key].dataset.data_root == f'data/{dataset}/'
     assert cfg.model.head.loss.use_sigmoid and cfg.val_evaluator.type == 'AUF1Metric'
-    assert (cfg.model.backbone.frozen_stages == 4) == ('_linear_' in name)
-    assert cfg.train_dataloader.dataset.ann_file == 'lists/fold1_train.txt'
-    assert cfg.val_dataloader.dataset.ann_file == 'lists/fold1_test.txt'
+    assert (cfg.model.backbone.frozen_stages == 4) == ('-linear-' in name)
+    assert cfg.optim_wrapper.optimizer.lr == (0.01 if '-linear-' in name else 0.001)
+    files = ('lists/official_train.txt', 'lists/official_test.txt') if split == 'official' \
+        else ('lists/fold1_train.txt', 'lists/fold1_test.txt')
+    assert (cfg.train_dataloader.dataset.ann_file, cfg.val_dataloader.dataset.ann_file) == files
     MODELS.build(cfg.model)
     Compose(cfg.train_dataloader.dataset.pipeline)
     Compose(cfg.val_dataloader.dataset.pipeline)
 
 
 def test_disfa_linear_val_step_and_metric(tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, 'configs/au/emoco_r50_linear_disfa-fold1.py'))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/emoco/benchmarks/'
+                                   'resnet50_1xb64-linear-sgd-coslr-20e_disfa-fold1.py'))
     (tmp_path / 'aligned' / 'SN001').mkdir(parents=True)
     (tmp_path / 'lists').mkdir()
     rng = np.random.RandomState(0)
