@@ -68,6 +68,6 @@ def test_show_views_draws_both_kinds_of_config(tmp_path, repo_root):
 
     tool = _load_tool(repo_root)  # same entry point, in process
     tool.main([str(ss_cfg), '--num', '2', '--out', str(tmp_path / 'ss.png'), '--cell', '64'])
-    _check_grid(tmp_path / 'ss.png', 2, 4)
+    _check_grid(tmp_path / 'ss.png', 2, 5)  # original + 4 views (hard-negative pairs)
     with pytest.raises(SystemExit, match='train_dataloader'):
         tool.main([osp.join(repo_root, 'configs/_base_/default_runtime.py')])
