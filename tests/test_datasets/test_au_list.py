@@ -81,3 +81,62 @@ def test_pipeline_packs_scores_for_the_au_metric(tmp_path):
     assert tuple(out['inputs'].shape) == (3, 16, 16)
     assert out['data_samples'].gt_score.tolist() == [1.0, -1.0]
     assert out['data_samples'].au_mask.tolist() == [True, False]
+
+
+# ----------------------------------------------------------------------------- writers
+def test_writer_roundtrip_and_subject_folds(tmp_path):
+    from mmfer.datasets.au_list import subject_folds, write_au_list
+    labels = np.array([[1, 0, -1], [0, 0, 1]], dtype=np.int8)
+    write_au_list(str(tmp_path / 'w.txt'), ['AU1', 'AU2', 'AU4'], ['a.jpg', 'b c.jpg'], labels)
+    assert (tmp_path / 'w.txt').read_text().splitlines()[1] == 'a.jpg 1 0 9'
+    names, paths, lab = read_au_list(str(tmp_path / 'w.txt'))
+    assert names == ['AU1', 'AU2', 'AU4'] and paths == ['a.jpg', 'b c.jpg']
+    np.testing.assert_array_equal(lab, labels)
+    folds = subject_folds(['s3', 's1', 's2', 's5', 's4', 's1'], 3)
+    assert folds == [['s1', 's2'], ['s3', 's4'], ['s5']]
+    with pytest.raises(ValueError, match='at least 3 subjects'):
+        subject_folds(['a', 'b'], 3)
+
+
+def _records():
+    rng = np.random.default_rng(0)
+    return [(s, f'{s}/{i}.jpg', rng.choice([-1, 0, 1], 2).astype(np.int8))
+            for s in ('A', 'B', 'C', 'D') for i in range(3)]
+
+
+def test_write_au_splits_is_subject_wise(tmp_path):
+    import json
+
+    from mmfer.datasets.au_list import write_au_splits
+    recs = _records()
+    info = write_au_splits(str(tmp_path), ['AU1', 'AU2'], recs, num_folds=2)
+    assert info['folds'] == [['A', 'B'], ['C', 'D']]
+    assert json.loads((tmp_path / 'folds.json').read_text())['counts'] == info['counts']
+    _, test_paths, test_lab = read_au_list(str(tmp_path / 'fold1_test.txt'))
+    _, train_paths, _ = read_au_list(str(tmp_path / 'fold1_train.txt'))
+    assert {p[0] for p in test_paths} == {'A', 'B'} and {p[0] for p in train_paths} == {'C', 'D'}
+    np.testing.assert_array_equal(test_lab, np.stack([r[2] for r in recs[:6]]))
+    with pytest.raises(ValueError, match=r"subjects \['D'\] are in no fold"):
+        write_au_splits(str(tmp_path), ['AU1', 'AU2'], recs, folds=[['A', 'B'], ['C']])
+
+
+def test_official_split(tmp_path):
+    from mmfer.datasets.au_list import read_split_file, write_official_split
+    (tmp_path / 'split.txt').write_text('# official\nA train\nB train  # comment\nC test\n')
+    split = read_split_file(str(tmp_path / 'split.txt'))
+    assert split == {'A': 'train', 'B': 'train', 'C': 'test'}
+    recs = [(r[0], r) for r in _records()]
+    info = write_official_split(str(tmp_path), ['AU1', 'AU2'], recs, split)
+    assert info['counts'] == {'official_train.txt': 6, 'official_test.txt': 3}
+    assert info['unlisted'] == ['D']
+    _, paths, _ = read_au_list(str(tmp_path / 'official_test.txt'))
+    assert paths == ['C/0.jpg', 'C/1.jpg', 'C/2.jpg']
+    for text, match in [('A val\n', r'split.txt:1: expected'), ('A train\nA test\n',
+                                                                 'split.txt:2: A listed twice'),
+                        ('# nothing\n', 'no "<name> train|test" lines')]:
+        (tmp_path / 'split.txt').write_text(text)
+        with pytest.raises(ValueError, match=match):
+            read_split_file(str(tmp_path / 'split.txt'))
+    with pytest.raises(ValueError, match='no frame belongs to the test set'):
+        write_official_split(str(tmp_path), ['AU1', 'AU2'], recs, {'A': 'train'})
+

@@ -75,6 +75,6 @@ def test_show_views_sslfer_and_errors(tmp_path, repo_root, voxceleb):
     proc = _run(repo_root, str(cfg), '--num', '2', '--out', str(tmp_path / 'ss.png'),
                 '--cell', '64')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _check_grid(cv2.imread(str(tmp_path / 'ss.png')), 2, 4)  # no legend: nothing coloured
+    _check_grid(cv2.imread(str(tmp_path / 'ss.png')), 2, 5)  # original + 4 views; no legend
     proc = _run(repo_root, 'configs/_base_/default_runtime.py')
     assert proc.returncode == 1 and 'has no train_dataloader' in proc.stderr

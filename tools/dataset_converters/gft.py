@@ -10,27 +10,28 @@ GFT's label files are distributed on request; this converter assumes the layout 
     header: "Frame,AU1,AU2,AU4,..."  (or "Frame,1,2,4,...")
     rows:   "<frame>,0,1,9,..."       1 present, 0 absent, 9 / -1 / empty = unknown (masked)
 
-Subjects for the subject-wise folds are the first group of ``--subject-regex`` applied to the
-file stem (default ``^(.+)$``: the participant video; use ``^(\\d+)`` to keep whole groups
-together). Images at ``--img-pattern`` (default ``{video}/{frame:05d}.jpg``); with
-``--img-root`` missing images are skipped and counted.
+Two protocols:
+
+- subject-wise folds (``all.txt``, ``fold{k}_{train,test}.txt``, ``folds.json``): subjects are
+  the first group of ``--subject-regex`` applied to the file stem (default ``^(.+)$``: the
+  participant video; use ``^(\\d+)`` to keep whole groups together);
+- the official train/test partition of the GFT release (EmoCo §IV.A.2: "about 108000 facial
+  images for training and 24600 images for valuation"), with ``--official-split FILE``: one
+  line ``<video> train`` or ``<video> test`` per label file stem, as distributed with the
+  data; writes ``official_train.txt``, ``official_test.txt`` and ``official_split.json``
+  (frame counts, and the videos the split file does not list, whose frames go to neither).
+
+Images at ``--img-pattern`` (default ``{video}/{frame:05d}.jpg``); with ``--img-root`` missing
+images are skipped and counted.
 
 Example::
 
-    python tools/dataset_converters/gft.py data/GFT/AU_labels data/GFT/lists \\
-        --img-root data/GFT/aligned
+    python tools/dataset_converters/gft.py data/gft/AU_labels data/gft/lists \\
+        --img-root data/gft/aligned --official-split data/gft/official_split.txt
 """
 import argparse
-import os
-import os.path as osp
-import re
-import sys
 
-import numpy as np
-
-# numpy-only helpers shared by the AU converters (no torch/mmfer import: fast start)
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from bp4d import read_csv_labels, write_au_splits  # noqa: E402
+from mmfer.datasets.au_converters import convert_gft
 
 
 def parse_args(argv=None):
@@ -43,52 +44,27 @@ def parse_args(argv=None):
                    help='regex on the file stem whose group 1 is the subject')
     p.add_argument('--aus', type=int, nargs='+', help='AU numbers to keep (default all)')
     p.add_argument('--folds', type=int, default=3)
+    p.add_argument('--official-split', metavar='FILE',
+                   help='official partition, lines "<video> train|test"; also writes '
+                   'official_{train,test}.txt')
     return p.parse_args(argv)
-
-
-def convert(label_root, out_dir, img_root=None, img_pattern='{video}/{frame:05d}.jpg',
-            subject_regex=r'^(.+)$', aus=None, num_folds=3):
-    if not osp.isdir(label_root):
-        raise FileNotFoundError(f'GFT label folder {label_root} does not exist')
-    files = [n for n in sorted(os.listdir(label_root)) if n.lower().endswith('.csv')]
-    if not files:
-        raise ValueError(f'{label_root}: no <video>.csv files')
-    regex = re.compile(subject_regex)
-    au_numbers, records, missing_img = None, [], 0
-    for name in files:
-        path = osp.join(label_root, name)
-        video = osp.splitext(name)[0]
-        m = regex.match(video)
-        if not m:
-            raise ValueError(f'{path}: file stem {video!r} does not match --subject-regex '
-                             f'{subject_regex!r}')
-        numbers, rows = read_csv_labels(path, aus)
-        if au_numbers is None:
-            au_numbers = numbers
-        elif numbers != au_numbers:
-            raise ValueError(f'{path}: AU columns {numbers} differ from the first file\'s '
-                             f'{au_numbers}; pass --aus to select common AUs')
-        for frame, row in rows:
-            img = img_pattern.format(video=video, subject=m.group(1), frame=frame)
-            if img_root is not None and not osp.isfile(osp.join(img_root, img)):
-                missing_img += 1
-                continue
-            records.append((m.group(1), img, np.asarray(row, dtype=np.int8)))
-    names = [f'AU{a}' for a in au_numbers]
-    info = write_au_splits(out_dir, names, records, num_folds)
-    info.update(aus=names, missing_images=missing_img, files=len(files))
-    return info
 
 
 def main(argv=None):
     args = parse_args(argv)
-    info = convert(args.label_root, args.out_dir, args.img_root, args.img_pattern,
-                   args.subject_regex, args.aus, args.folds)
+    info = convert_gft(args.label_root, args.out_dir, args.img_root, args.img_pattern,
+                         args.subject_regex, args.aus, args.folds, args.official_split)
     print(f'GFT: {info["files"]} label files, {info["counts"]["all.txt"]} frames, AUs '
           f'{" ".join(info["aus"])}; {info["missing_images"]} frames skipped for a missing '
           'image')
     for k, f in enumerate(info['folds'], start=1):
         print(f'  fold{k}: test subjects {" ".join(f)}')
+    if 'official' in info:
+        off = info['official']
+        print(f'  official split: {off["counts"]["official_train.txt"]} train / '
+              f'{off["counts"]["official_test.txt"]} test frames (EmoCo quotes about 108000 / '
+              f'24600); {len(off["unlisted"])} videos not in the split file, left out: '
+              f'{" ".join(off["unlisted"][:10])}')
     print(f'lists written to {args.out_dir}')
 
 

@@ -10,7 +10,10 @@ from .photometric import SafeColorJitter, adjust_hue
 from .loading import LoadFaceImage, decode_image
 from .heatmap import GenerateFaceHeatmaps, build_codec, encode_heatmaps
 from .random_local_warp import RandomLocalWarp
-from .temporal import ApplyToViews, HardNeg, TimeAug
+from .temporal import HardNeg, TimeAug
+from .wrappers import ApplyToViews
+from .landmark_mask import RandomLandmarkMask, mask_face_part
+from .cutmix import CenterCutMix, center_cutmix
 from .utils import FLIP_PAIRS_68, flip_indices
 from .warping import fold_mask, local_warp, sample_warp_params, warp_inverse_map, warp_points
 
@@ -22,5 +25,6 @@ __all__ = [
     'FLIP_PAIRS_68', 'flip_indices', 'SafeColorJitter', 'adjust_hue',
     'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews',
     'LoadFaceImage', 'decode_image', 'CropFaceBox', 'AlignFace', 'align_face',
-    'get_face_template', 'keypoints68_to_5', 'FACE_TEMPLATES'
+    'get_face_template', 'keypoints68_to_5', 'FACE_TEMPLATES',
+    'RandomLandmarkMask', 'mask_face_part', 'CenterCutMix', 'center_cutmix'
 ]

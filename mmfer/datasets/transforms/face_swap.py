@@ -1,5 +1,5 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""FaceSwap of SSL-FER (Shu et al. 2022, §3.3): the positive's expression on another person."""
+"""FaceSwap of SSL-FER (Shu et al. 2022, §3.2.2): the positive's expression on another person."""
 from typing import Optional, Sequence, Tuple
 
 import cv2
@@ -117,6 +117,34 @@ def swap_expression(src_img: np.ndarray, src_kpts: np.ndarray, dst_img: np.ndarr
     return out, kpts.astype(np.float32)
 
 
+def other_identity_positions(results: dict, owner: str,
+                             with_keypoints: bool = True) -> np.ndarray:
+    """Positions in ``results['frame_index']`` of the frames of every *other* identity.
+
+    Args:
+        results (dict): Needs ``frame_index`` and ``identity`` (or ``frame_pos``).
+        owner (str): Transform name for error messages.
+        with_keypoints (bool): Only frames with landmarks. Defaults to True.
+
+    Returns:
+        np.ndarray: (M,) int positions (empty when there is no other identity).
+    """
+    index = results.get('frame_index')
+    if index is None:
+        raise KeyError(f'{owner} needs results["frame_index"] from a video-frame dataset such '
+                       f'as VoxCelebFrames ({describe(results)})')
+    ident = int(results.get('identity', index.identity[results['frame_pos']]))
+    keep = index.identity != ident
+    if with_keypoints:
+        keep &= index.has_keypoints
+    return np.flatnonzero(keep)
+
+
+def swap_flag_key(role: str, flag: str) -> str:
+    """Top-level flag name of a view swap: ``flag`` for the positive, ``<role>_<flag>`` else."""
+    return flag if role == 'positive' else f'{role}_{flag}'
+
+
 @TRANSFORMS.register_module()
 class FaceSwap(BaseTransform):
     """With probability ``prob``, put the ``role`` view's expression on another identity's face.
@@ -131,12 +159,15 @@ class FaceSwap(BaseTransform):
 
     Required keys: ``frame_index``, ``identity``, ``views[role]`` with ``img`` and
     (for a swap) ``gt_keypoints`` (68, 2). Modified: ``views[role]['img']``,
-    ``views[role]['gt_keypoints']``. Added: ``face_swapped`` (bool),
-    ``views[role]['swap_identity']`` (int, -1 without swap), ``views[role]['swap_img_path']``.
+    ``views[role]['gt_keypoints']``. Added: ``face_swapped`` (bool; ``<role>_face_swapped``
+    for a role other than ``'positive'``), ``views[role]['swap_identity']`` (int, -1 without
+    swap), ``views[role]['swap_img_path']``. A missing hard negative's placeholder view
+    (``img_path`` None, made by ``HardNeg`` / ``TimeAug``) is left alone and not counted.
 
     Args:
-        prob (float): Swap probability. Defaults to 0.5.
-        role (str): The view to swap. Defaults to ``'positive'``.
+        prob (float): Swap probability. Defaults to 0.5 (§3.2.2: "we performed on 50% of the
+            positive images").
+        role (str): The view to swap: ``'positive'`` (default) or ``'hardneg_positive'``.
         max_tries (int): Draws of another face with landmarks before falling back.
         log_interval (int): Log every n-th fallback.
         backend_args (dict, optional): File backend of the frames.
@@ -166,10 +197,14 @@ class FaceSwap(BaseTransform):
             print_log(f'FaceSwap: no swap for {describe(results)} ({why}); '
                       f'{self.num_fallback} fallbacks, {self.num_swapped} swaps so far in this '
                       'worker', logger='current', level=30)
-        results['face_swapped'] = False
+        results[self.flag_key] = False
         view['swap_identity'] = -1
         view['swap_img_path'] = None
         return results
+
+    @property
+    def flag_key(self) -> str:
+        return swap_flag_key(self.role, 'face_swapped')
 
     def transform(self, results: dict) -> dict:
         view = results.get('views', {}).get(self.role)
@@ -181,20 +216,16 @@ class FaceSwap(BaseTransform):
         if kp is not None and np.shape(kp) != (68, 2):
             raise ValueError(f'FaceSwap: view {self.role!r} gt_keypoints must have shape '
                              f'(68, 2), got {np.shape(kp)} ({describe(results)})')
-        index = results.get('frame_index')
-        if index is None:
-            raise KeyError('FaceSwap needs results["frame_index"] from a video-frame dataset '
-                           f'such as VoxCelebFrames ({describe(results)})')
+        cand = other_identity_positions(results, 'FaceSwap')
+        index = results['frame_index']
         rng = get_rng(self._rng)
-        results['face_swapped'] = False
+        results[self.flag_key] = False
         view['swap_identity'] = -1
         view['swap_img_path'] = None
-        if rng.uniform() >= self.prob:
+        if view.get('img_path', '') is None or rng.uniform() >= self.prob:
             return results
         if view.get('gt_keypoints') is None:
             return self._fallback(results, view, 'the view has no landmarks')
-        ident = int(results.get('identity', index.identity[results['frame_pos']]))
-        cand = np.flatnonzero((index.identity != ident) & index.has_keypoints)
         if len(cand) == 0:
             return self._fallback(results, view, 'no other identity with landmarks')
         for _ in range(self.max_tries):
@@ -210,7 +241,7 @@ class FaceSwap(BaseTransform):
         view['img_shape'] = out[0].shape[:2]
         view['swap_identity'] = int(index.identity[pos])
         view['swap_img_path'] = other['img_path']
-        results['face_swapped'] = True
+        results[self.flag_key] = True
         self.num_swapped += 1
         return results
 

@@ -7,11 +7,11 @@ and ``results['frame_pos']`` (the anchor's position in it). They add a view dict
 ``results['views'][role]`` with ``img``, ``img_path``, ``img_shape``, ``ori_shape``,
 ``frame``, ``time_offset`` (s) and, when known, ``gt_keypoints`` (K, 2).
 """
-from typing import Optional, Sequence
+from typing import Optional
 
 import mmengine.fileio as fileio
 import numpy as np
-from mmcv.transforms import BaseTransform, Compose
+from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from mmfer.registry import TRANSFORMS
@@ -45,6 +45,12 @@ def load_frame(index, pos: int, backend_args: Optional[dict] = None,
     return view
 
 
+def _empty_view(like: np.ndarray) -> dict:
+    """Placeholder view (zero image, no frame) for a missing hard negative."""
+    return dict(img=np.zeros_like(like), img_path=None, img_shape=like.shape[:2],
+                ori_shape=like.shape[:2], frame=-1, time_offset=0.0)
+
+
 @TRANSFORMS.register_module()
 class TimeAug(BaseTransform):
     """Temporal positive: a frame ``t + Δ`` of the anchor's video.
@@ -57,21 +63,32 @@ class TimeAug(BaseTransform):
     taken (so the shortest videos are "clipped": Δ is bounded by the video, and with
     ``allow_same=False`` Δ = 0 draws become the nearest other frame).
 
-    Required keys: ``frame_index``, ``frame_pos``. Added: ``views[role]`` (see module doc),
-    ``time_offset`` (signed Δ in seconds).
+    With ``anchor_role='hardneg'`` the frame ``t`` is the hard negative's (``views['hardneg']``,
+    made by :class:`HardNeg` before): the result is the hard negative's own positive
+    (``role='hardneg_positive'``), so that the hard negative is a full instance of the batch
+    (a hard-negative *pair*, SSL-FER Fig. 4). When the hard negative is missing
+    (``hardneg_valid`` False) the view is a zero image like the hard negative's.
+
+    Required keys: ``frame_index``, ``frame_pos`` (and ``views[anchor_role]``). Added:
+    ``views[role]`` (see module doc) and, for ``anchor_role='anchor'``, ``time_offset`` (signed
+    Δ in seconds).
 
     Args:
         max_offset (float): ``T1`` in seconds. Defaults to 1.
         distribution (str): ``'linear'`` or ``'uniform'``.
         allow_same (bool): Allow Δ = 0 (the anchor frame itself). Defaults to False.
         role (str): View name. Defaults to ``'positive'``.
+        anchor_role (str): The view whose frame is ``t``: ``'anchor'`` (default, the sample
+            itself) or another view with a ``frame_pos`` (``'hardneg'``).
         backend_args (dict, optional): File backend of the frames.
         seed (int, optional): Seed of a private generator; None uses ``np.random``.
     """
 
     def __init__(self, max_offset: float = 1.0, distribution: str = 'linear',
-                 allow_same: bool = False, role: str = 'positive',
+                 allow_same: bool = False, role: str = 'positive', anchor_role: str = 'anchor',
                  backend_args: Optional[dict] = None, seed: Optional[int] = None) -> None:
+        if role == anchor_role:
+            raise ValueError(f'TimeAug: role and anchor_role are both {role!r}')
         if distribution not in ('linear', 'uniform'):
             raise ValueError(f"distribution must be 'linear' or 'uniform', got {distribution!r}")
         if max_offset <= 0:
@@ -80,6 +97,7 @@ class TimeAug(BaseTransform):
         self.distribution = distribution
         self.allow_same = bool(allow_same)
         self.role = role
+        self.anchor_role = anchor_role
         self.backend_args = backend_args
         self.seed = seed
         self._rng = make_rng(seed)
@@ -109,17 +127,29 @@ class TimeAug(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         index, pos = _check_index(results, 'TimeAug')
+        views = results.setdefault('views', {})
+        if self.anchor_role != 'anchor':
+            src = views.get(self.anchor_role)
+            if src is None:
+                raise KeyError(f'TimeAug(anchor_role={self.anchor_role!r}): no view '
+                               f'{self.anchor_role!r} ({describe(results)}); put the transform '
+                               'that makes it (HardNeg) first')
+            if src.get('frame_pos') is None:  # missing hard negative: a placeholder too
+                views[self.role] = _empty_view(check_bgr_image(src, 'TimeAug'))
+                return results
+            pos = int(src['frame_pos'])
         new = self.sample_position(index, pos)
         view = load_frame(index, new, self.backend_args)
         view['time_offset'] = float(index.frame[new] - index.frame[pos]) / index.fps
-        results.setdefault('views', {})[self.role] = view
-        results['time_offset'] = view['time_offset']
+        views[self.role] = view
+        if self.anchor_role == 'anchor':
+            results['time_offset'] = view['time_offset']
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(max_offset={self.max_offset}, '
                 f'distribution={self.distribution!r}, allow_same={self.allow_same}, '
-                f'role={self.role!r}, seed={self.seed})')
+                f'role={self.role!r}, anchor_role={self.anchor_role!r}, seed={self.seed})')
 
 
 @TRANSFORMS.register_module()
@@ -177,9 +207,7 @@ class HardNeg(BaseTransform):
                           f'{describe(results)} (video {int(index.video[pos])}); '
                           f'{self.num_skipped} of {self.num_calls} samples skipped so far in '
                           'this worker (hardneg_valid=False)', logger='current', level=30)
-            anchor = check_bgr_image(results, 'HardNeg')
-            view = dict(img=np.zeros_like(anchor), img_path=None, img_shape=anchor.shape[:2],
-                        ori_shape=anchor.shape[:2], frame=-1, time_offset=0.0)
+            view = _empty_view(check_bgr_image(results, 'HardNeg'))
             results['hardneg_valid'] = False
         else:
             view = load_frame(index, new, self.backend_args)
@@ -191,45 +219,3 @@ class HardNeg(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(min_offset={self.min_offset}, role={self.role!r}, '
                 f'seed={self.seed})')
-
-
-@TRANSFORMS.register_module()
-class ApplyToViews(BaseTransform):
-    """Run one pipeline independently on several views (``'anchor'`` = the top-level image).
-
-    Each view gets its own random draw. Only ``keys`` are handed to the pipeline (landmarks
-    are not: after TimeAug/FaceSwap/HardNeg the SSL-FER views no longer need them), and the
-    pipeline's ``img``/``img_shape`` (and any key it adds) are written back.
-
-    Args:
-        transforms (list[dict]): The per-view pipeline.
-        views (Sequence[str]): View roles. Defaults to anchor, positive, hardneg.
-        keys (Sequence[str]): Keys passed to the pipeline.
-    """
-
-    def __init__(self, transforms: list,
-                 views: Sequence[str] = ('anchor', 'positive', 'hardneg'),
-                 keys: Sequence[str] = ('img', 'img_path', 'img_shape', 'ori_shape')) -> None:
-        self.transforms = Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t
-                                   for t in transforms])
-        self.views = tuple(views)
-        self.keys = tuple(keys)
-
-    def transform(self, results: dict) -> dict:
-        for role in self.views:
-            target = results if role == 'anchor' else results.get('views', {}).get(role)
-            if target is None:
-                raise KeyError(f'ApplyToViews: no view {role!r} ({describe(results)}); '
-                               'put the transform that makes it first')
-            sub = {k: target[k] for k in self.keys if k in target}
-            out = self.transforms(sub)
-            if out is None:
-                raise RuntimeError(f'ApplyToViews: the pipeline returned None for view {role!r}')
-            for k, v in out.items():
-                if k not in ('img_path', ):
-                    target[k] = v
-        return results
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(transforms={self.transforms!r}, '
-                f'views={self.views}, keys={self.keys})')

@@ -1,103 +1,103 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""EmoCo (Sun, Zeng, Shan, FG 2021): emotion-aware MoCo v2 for facial AU detection."""
+"""EmoCo (Sun, Zeng, Shan, FG 2021): emotion-aware MoCo for facial AU detection."""
 from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from mmengine.dist import all_gather
-from mmpretrain.models import MoCo
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
+from mmengine.model import ExponentialMovingAverage
+from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 from torch import nn
 
-from mmfer.models.utils.intra_class_norm import intra_class_normalize
+from mmfer.models.utils import intra_class_normalize, momentum_keys
 from mmfer.registry import MODELS
 
 
 @MODELS.register_module()
-class EmoCo(MoCo):
-    r"""EmoCo on mmpretrain's MoCo (v2) pieces.
+class EmoCo(BaseSelfSupervisor):
+    r"""EmoCo: MoCo v2 with one key queue per emotion, an emotion classifier and intra-class
+    normalisation.
 
-    - online encoder f_q = backbone + 2-layer MLP (``NonLinearNeck``/``MoCoV2Neck`` 2048 → 128),
-      L2-normalised → q (N, 128); momentum encoder f_k (EMA, m = 0.999, i.e. mmengine
-      ``momentum=0.001``) on the second view with MoCo's DDP batch shuffle → k+ (N, 128);
-    - emotion classifier C: one ``nn.Linear(128, num_classes, bias=False)`` on q trained with
-      cross-entropy (weight λ = ``emo_loss_weight`` = 1). No bias: only C's weight rows enter
-      the intra-class normalisation, and a bias would let C fit class priors without moving
-      the class directions :math:`\tilde w_y` that the normalisation uses;
-    - multi-queue dictionary ``queue`` (Q, K, 128), Q = ``num_classes`` queues of K keys (one
-      per emotion, MQ) or Q = 1 (single MoCo queue); after each step the keys, gathered over
-      all ranks with their labels, are enqueued into their class's queue (ring buffer, pointer
-      per queue), so every rank keeps identical queues;
-    - contrastive loss (Eq. 4-5), for a query of class y with negatives ``Q_y`` (its own
-      class's queue with MQ, the whole queue without):
+    - online encoder = backbone + 2-layer MLP (``MoCoV2Neck`` 2048 → 2048 → 128), L2-normalised
+      → q (N, 128); momentum encoder (mmengine EMA of backbone + neck, m = 0.999 i.e.
+      ``momentum=0.001``, Eq. 3) on the second view with MoCo's shuffled BN
+      (:func:`~mmfer.models.utils.momentum_keys`) → k+ (N, 128);
+    - ``emo_head``: the emotion classifier C (:class:`~mmfer.models.heads.EmotionClsHead`, one
+      bias-free FC on q, cross-entropy, λ = its ``loss_weight``; Eq. 2);
+    - dictionary ``queue`` (Q, K, 128): Q = ``num_classes`` queues of K keys (one per emotion,
+      MQ) or Q = 1 (one MoCo queue); after each step the keys, gathered over all ranks with
+      their labels, go into their class's queue (ring buffer, one pointer per queue);
+    - ``head`` (mmpretrain's ``ContrastiveHead``, τ = 0.2): L_cont of Eq. (5) on the logits
+      ``⟨N(q), N(k+)⟩`` and ``⟨N(q), N(k-)⟩`` for the negatives ``k-`` of the query's queue,
+      with :math:`N(v) = (v - \tilde w_y) / \|v - \tilde w_y\|` (Eq. 4,
+      :func:`~mmfer.models.utils.intra_class_normalize`, :math:`\tilde w_y` = C's prototype of
+      the query's class y) or, with ``use_intra_norm=False``, the plain L2-normalised vectors.
+      With a single queue (MQ off) and N on, every negative is normalised with the centre of
+      the **query's** class: the queue holds keys of every class, the paper does not say which
+      centre their N uses, and the query's keeps all logits of a row in one emotion-specific
+      space (the same space as with MQ).
 
-      .. math::
-          L_{cont} = -\log \frac{e^{N(q)\cdot N(k_+)/\tau}}{e^{N(q)\cdot N(k_+)/\tau}
-          + \sum_{k_-\in Q_y} e^{N(q)\cdot N(k_-)/\tau}}, \quad
-          N(v) = \frac{v - \tilde w_y}{\|v - \tilde w_y\|}
-
-      with τ = 0.2 (``head.temperature``) and :func:`intra_class_normalize` (N) or the plain
-      L2 normalisation (``use_intra_norm=False``); total ``L_cont + λ L_emo``.
+    Total loss ``L_cont + λ L_emo`` (Eq. 1). The Table IV switches are the parts present:
+    ``head=None`` (no L_cont: plain emotion classification, no queue, no momentum encoder),
+    ``emo_head=None`` (no L_emo: plain MoCo with per-emotion queues; N needs C's prototypes, so
+    it must be off), ``use_multi_queue`` (MQ) and ``use_intra_norm`` (N).
 
     Args:
         backbone (dict): Backbone config (ResNet-50 in the paper).
         neck (dict): Projection MLP config (2048 hidden, 128 out).
-        head (dict): ``ContrastiveHead`` with ``CrossEntropyLoss`` and ``temperature=0.2``.
+        head (dict, optional): ``ContrastiveHead`` (``CrossEntropyLoss``, ``temperature=0.2``);
+            None disables L_cont.
+        emo_head (dict, optional): ``EmotionClsHead``; None disables L_emo.
         num_classes (int): Emotion classes (7 basic AffectNet classes). Defaults to 7.
         queue_len (int): K, keys per queue. Defaults to 65536.
         feat_dim (int): Embedding size. Defaults to 128.
         momentum (float): mmengine EMA momentum (1 - m). Defaults to 0.001.
-        use_multi_queue (bool): MQ switch (Table IV). Defaults to True.
-        use_cont_loss (bool): L_cont switch. Defaults to True.
-        use_emo_loss (bool): L_emo switch. Defaults to True.
-        use_intra_norm (bool): N switch (intra-class vs plain L2). Defaults to True.
-        emo_loss_weight (float): λ. Defaults to 1.0.
-        classifier_bias (bool): Bias in C. Defaults to False.
-        data_preprocessor (dict, optional): ``SelfSupDataPreprocessor`` config.
-        init_cfg (dict, optional): Initialisation config.
+        use_multi_queue (bool): MQ. Defaults to True.
+        use_intra_norm (bool): N (intra-class vs plain L2 normalisation). Defaults to True.
+        pretrained, data_preprocessor, init_cfg: As in :class:`BaseSelfSupervisor`.
     """
 
     def __init__(self,
                  backbone: dict,
                  neck: dict,
-                 head: dict,
+                 head: Optional[dict] = None,
+                 emo_head: Optional[dict] = None,
                  num_classes: int = 7,
                  queue_len: int = 65536,
                  feat_dim: int = 128,
                  momentum: float = 0.001,
                  use_multi_queue: bool = True,
-                 use_cont_loss: bool = True,
-                 use_emo_loss: bool = True,
                  use_intra_norm: bool = True,
-                 emo_loss_weight: float = 1.0,
-                 classifier_bias: bool = False,
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
-        if not (use_cont_loss or use_emo_loss):
-            raise ValueError('EmoCo: at least one of use_cont_loss / use_emo_loss must be on')
+        if head is None and emo_head is None:
+            raise ValueError('EmoCo: needs head (L_cont) or emo_head (L_emo), or both')
+        if use_intra_norm and emo_head is None:
+            raise ValueError('EmoCo: use_intra_norm=True needs emo_head, whose weight rows are '
+                             'the class centres of the intra-class normalisation; without '
+                             'L_emo set use_intra_norm=False (plain multi-queue MoCo)')
         if num_classes < 2 or queue_len < 1:
             raise ValueError(f'EmoCo: need num_classes >= 2 and queue_len >= 1, got '
                              f'{num_classes}, {queue_len}')
-        # MoCo builds a (feat_dim, queue_len) queue; ours replaces it, so ask for a tiny one.
-        super().__init__(backbone=backbone, neck=neck, head=head, queue_len=1,
-                         feat_dim=feat_dim, momentum=momentum, pretrained=pretrained,
+        super().__init__(backbone=backbone, neck=neck, head=head, pretrained=pretrained,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        del self.queue, self.queue_ptr
+        self.emo_head = MODELS.build(emo_head) if isinstance(emo_head, dict) else emo_head
+        if self.emo_head is not None and self.emo_head.num_classes != num_classes:
+            raise ValueError(f'EmoCo: emo_head has {self.emo_head.num_classes} classes, the '
+                             f'model {num_classes}')
         self.num_classes = num_classes
         self.queue_len = queue_len
-        self.feat_dim = feat_dim
         self.use_multi_queue = use_multi_queue
-        self.use_cont_loss = use_cont_loss
-        self.use_emo_loss = use_emo_loss
         self.use_intra_norm = use_intra_norm
-        self.emo_loss_weight = emo_loss_weight
-        self.classifier = nn.Linear(feat_dim, num_classes, bias=classifier_bias)
-        num_queues = num_classes if use_multi_queue else 1
-        self.register_buffer('queue',
-                             F.normalize(torch.randn(num_queues, queue_len, feat_dim), dim=2))
-        self.register_buffer('queue_ptr', torch.zeros(num_queues, dtype=torch.long))
+        if self.with_head:
+            self.encoder_k = ExponentialMovingAverage(
+                nn.Sequential(self.backbone, self.neck), momentum)
+            num_queues = num_classes if use_multi_queue else 1
+            self.register_buffer(
+                'queue', F.normalize(torch.randn(num_queues, queue_len, feat_dim), dim=2))
+            self.register_buffer('queue_ptr', torch.zeros(num_queues, dtype=torch.long))
 
     @staticmethod
     def _labels(data_samples: List[DataSample], device: torch.device) -> torch.Tensor:
@@ -111,13 +111,12 @@ class EmoCo(MoCo):
         return torch.tensor(labels, dtype=torch.long, device=device)
 
     @torch.no_grad()
-    def _dequeue_and_enqueue(self, keys: torch.Tensor,
-                             labels: Optional[torch.Tensor] = None) -> None:
-        """Gather keys (and labels) over ranks and write each into its class's queue.
+    def _dequeue_and_enqueue(self, keys: torch.Tensor, labels: torch.Tensor) -> None:
+        """Gather keys and labels over ranks and write each key into its class's queue.
 
         Args:
             keys (Tensor): (N, D) local keys.
-            labels (Tensor, optional): (N,) local labels; required with multi-queue.
+            labels (Tensor): (N,) local labels (ignored with a single queue).
         """
         keys = torch.cat(all_gather(keys), dim=0)
         if self.use_multi_queue:
@@ -133,18 +132,23 @@ class EmoCo(MoCo):
             self.queue_ptr[q] = (ptr + n) % self.queue_len
 
     def contrastive_logits(self, q: torch.Tensor, k: torch.Tensor, labels: torch.Tensor):
-        """Positive (N, 1) and negative (N, K') logits before the temperature.
+        """Positive (N, 1) and negative (N, K) logits of Eq. (5), before the temperature.
 
         Args:
             q (Tensor): (N, D) L2-normalised queries.
             k (Tensor): (N, D) L2-normalised positive keys.
-            labels (Tensor): (N,) emotion labels.
+            labels (Tensor): (N,) emotion labels: the query's queue (MQ) and centre (N).
         """
-        weight = self.classifier.weight
-        norm = (lambda v, y: intra_class_normalize(v, weight, y)) if self.use_intra_norm \
-            else (lambda v, y: v)
-        qn, kn = norm(q, labels), norm(k, labels)
-        l_pos = (qn * kn).sum(dim=1, keepdim=True)
+        if self.use_intra_norm:
+            weight = self.emo_head.weight
+
+            def norm(v, y):
+                return intra_class_normalize(v, weight, y)
+        else:
+            def norm(v, y):
+                return v
+        qn = norm(q, labels)
+        l_pos = (qn * norm(k, labels)).sum(dim=1, keepdim=True)
         queue = self.queue.clone().detach()
         l_neg = q.new_empty(q.size(0), self.queue_len)
         for c in torch.unique(labels).tolist():
@@ -162,7 +166,8 @@ class EmoCo(MoCo):
             data_samples (list[DataSample]): N samples with ``gt_label``.
 
         Returns:
-            dict: ``loss_cont`` and/or ``loss_emo`` (λ-weighted), ``acc_emo`` (logged).
+            dict: ``loss_cont`` (with ``head``), ``loss_emo`` and ``acc_emo`` (with
+            ``emo_head``).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError('EmoCo: inputs must be a list of 2 views')
@@ -173,17 +178,12 @@ class EmoCo(MoCo):
                              f'{labels.tolist()}')
         q = F.normalize(self.neck(self.backbone(im_q))[0], dim=1)
         losses = {}
-        if self.use_emo_loss:
-            cls_logits = self.classifier(q)
-            losses['loss_emo'] = self.emo_loss_weight * F.cross_entropy(cls_logits, labels)
-            losses['acc_emo'] = (cls_logits.argmax(1) == labels).float().mean().detach()
-        if self.use_cont_loss:
+        if self.emo_head is not None:
+            losses.update(self.emo_head.loss(q, labels))
+        if self.with_head:
             with torch.no_grad():
                 self.encoder_k.update_parameters(nn.Sequential(self.backbone, self.neck))
-                im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
-                k = F.normalize(self.encoder_k(im_k)[0], dim=1)
-                k = batch_unshuffle_ddp(k, idx_unshuffle)
-            l_pos, l_neg = self.contrastive_logits(q, k, labels)
-            losses['loss_cont'] = self.head.loss(l_pos, l_neg)
+            k = momentum_keys(self.encoder_k, im_k)
+            losses['loss_cont'] = self.head.loss(*self.contrastive_logits(q, k, labels))
             self._dequeue_and_enqueue(k, labels)
         return losses

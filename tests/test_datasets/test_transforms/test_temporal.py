@@ -150,7 +150,41 @@ def test_faceswap_transform_uses_other_identity_and_counts_fallbacks(vox):
         FaceSwap(prob=1.0)(res)
 
 
+def test_hardneg_pair_timeaug_on_the_hard_negative(vox, tmp_path):
+    # 3 identities x 1 video x 12 frames at 2 fps: 5.5 s videos, hard negatives exist
+    ds = DATASETS.build(dict(type='VoxCelebFrames', data_root=vox, landmark_file='landmarks.npz',
+                             fps=2))
+    info = ds.get_data_info(0)
+    res = HardNeg(min_offset=3.0, seed=0)(dict(info))
+    assert res['hardneg_valid']
+    t = TimeAug(max_offset=1.0, anchor_role='hardneg', role='hardneg_positive', seed=0)
+    out = t(res)
+    hn, hp = out['views']['hardneg'], out['views']['hardneg_positive']
+    # within 1 s (2 frames) of the hard negative, not of the anchor; same video
+    assert 0 < abs(hp['frame'] - hn['frame']) <= 2 and hp['video'] == hn['video']
+    assert abs(hp['time_offset']) <= 1.0 and 'time_offset' not in info
+    assert 'time_offset' not in out  # the top-level offset is the anchor's positive's only
+    # FaceSwap on the hard negative's positive: its own flag
+    out = FaceSwap(prob=1.0, role='hardneg_positive', seed=0)(out)
+    assert out['hardneg_positive_face_swapped'] and 'face_swapped' not in out
+    # a missing hard negative: the pair's positive is a zero placeholder too, never swapped
+    short = DATASETS.build(dict(type='VoxCelebFrames', data_root=vox, fps=25))
+    res = dict(short.get_data_info(0), img=np.zeros((48, 48, 3), np.uint8))
+    res = HardNeg(min_offset=3.0, seed=0)(res)
+    assert res['hardneg_valid'] is False
+    out = t(res)
+    assert not out['views']['hardneg_positive']['img'].any()
+    assert out['views']['hardneg_positive']['img_path'] is None
+    fs = FaceSwap(prob=1.0, role='hardneg_positive', seed=0)
+    assert not fs(out)['hardneg_positive_face_swapped'] and fs.num_fallback == 0
+    with pytest.raises(KeyError, match="no view 'hardneg'"):
+        t(dict(info))
+    with pytest.raises(ValueError, match='role and anchor_role'):
+        TimeAug(role='anchor')
+
+
 def test_sslfer_config_pipeline_end_to_end(vox):
+    """The full model's pipeline (Tab. 1 row f) on synthetic frames: 4 views of 112 px."""
     cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_',
                                    'datasets', 'sslfer_voxceleb.py'))
     dcfg = cfg.train_dataloader.dataset
@@ -161,13 +195,17 @@ def test_sslfer_config_pipeline_end_to_end(vox):
                                          collate_fn=default_collate)
     batch = next(iter(loader))
     data = MODELS.build(cfg.data_preprocessor)(batch, training=True)
-    assert len(data['inputs']) == 3
+    assert len(data['inputs']) == 4
     assert all(tuple(x.shape) == (4, 3, 112, 112) for x in data['inputs'])
     s = data['data_samples'][0]
-    assert s.view_roles == ('anchor', 'positive', 'hardneg')
+    assert s.view_roles == ('anchor', 'positive', 'hardneg', 'hardneg_positive')
     assert int(s.identity) == 0 and int(s.frame) == 1
     assert 0 < abs(float(s.time_offset)) <= 1.0
-    # 12 frames at 5 fps span 2.2 s < 3 s: no hard negative, the view is zeros and masked
+    # the anchor's landmarks followed its 128 -> 112 crop (MaskFN crops the eyes and mouth)
+    assert s.gt_keypoints.shape == (68, 2) and (s.gt_keypoints >= -20).all()
+    assert (s.gt_keypoints <= 130).all()
+    # 12 frames at 5 fps span 2.2 s < 3 s: no hard negative, both views are zeros and masked
     assert bool(s.hardneg_valid) is False
     assert float(batch['inputs'][2][0].float().abs().sum()) == 0
+    assert float(batch['inputs'][3][0].float().abs().sum()) == 0
     assert s.view_info['positive']['frame'] != 1

@@ -10,29 +10,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
-from torch import nn
 
 from mmfer.models.algorithms.emoco import EmoCo
 
 TAU = 0.2
 
 
-class _Ident(nn.Module):
-
-    def forward(self, x):
-        return (x, )
-
-
-class _Flat(nn.Module):
-
-    def forward(self, x):
-        return (x[0].flatten(1), )
-
-
-def _model(num_classes=3, queue_len=6, feat_dim=5, **kw):
-    m = EmoCo(backbone=_Ident(), neck=_Flat(),
+def _model(encoder, num_classes=3, queue_len=6, feat_dim=5, emo=True, cont=True, **kw):
+    backbone, neck = encoder
+    m = EmoCo(backbone=backbone, neck=neck,
               head=dict(type='ContrastiveHead', loss=dict(type='mmpretrain.CrossEntropyLoss'),
-                        temperature=TAU),
+                        temperature=TAU) if cont else None,
+              emo_head=dict(type='EmotionClsHead', num_classes=num_classes,
+                            in_channels=feat_dim) if emo else None,
               num_classes=num_classes, queue_len=queue_len, feat_dim=feat_dim, **kw)
     return m.double()
 
@@ -71,10 +61,10 @@ def _expected(q, k, labels, queue, weight, multi_queue=True, intra=True, emo=Tru
 
 @pytest.mark.parametrize('multi_queue,intra', [(True, True), (False, True), (True, False),
                                                (False, False)])
-def test_loss_matches_eq4_eq5(multi_queue, intra):
+def test_loss_matches_eq4_eq5(identity_encoder, multi_queue, intra):
     torch.manual_seed(0)
     n, d = 7, 5
-    model = _model(use_multi_queue=multi_queue, use_intra_norm=intra)
+    model = _model(identity_encoder, use_multi_queue=multi_queue, use_intra_norm=intra)
     queue_before = model.queue.clone()
     labels = torch.tensor([0, 2, 1, 2, 2, 0, 1])
     xq = torch.randn(n, d, 1, 1, dtype=torch.float64)
@@ -82,35 +72,54 @@ def test_loss_matches_eq4_eq5(multi_queue, intra):
     losses = model.loss([xq, xk], _samples(labels))
     q = F.normalize(xq.flatten(1), dim=1)
     k = F.normalize(xk.flatten(1), dim=1)  # first EMA step copies the online encoder
-    exp = _expected(q, k, labels, queue_before, model.classifier.weight.detach(),
+    exp = _expected(q, k, labels, queue_before, model.emo_head.weight.detach(),
                     multi_queue, intra)
     assert losses['loss_cont'].item() == pytest.approx(exp['loss_cont'], rel=1e-9)
     assert losses['loss_emo'].item() == pytest.approx(exp['loss_emo'], rel=1e-9)
-    assert model.classifier.bias is None
+    assert model.emo_head.fc.bias is None
 
 
-def test_ablation_switches():
+def test_without_l_emo_is_plain_multi_queue_moco(identity_encoder):
+    """The "L_cont alone" ablation: per-class queues, plain L2 normalisation, no classifier."""
+    torch.manual_seed(5)
+    model = _model(identity_encoder, emo=False, use_intra_norm=False)
+    assert model.emo_head is None
+    queue_before = model.queue.clone()
+    labels = torch.tensor([0, 1, 2, 1])
+    xq, xk = torch.randn(4, 5, 1, 1).double(), torch.randn(4, 5, 1, 1).double()
+    losses = model.loss([xq, xk], _samples(labels))
+    assert set(losses) == {'loss_cont'}
+    q, k = F.normalize(xq.flatten(1), dim=1), F.normalize(xk.flatten(1), dim=1)
+    exp = _expected(q, k, labels, queue_before, None, True, intra=False, emo=False)
+    assert losses['loss_cont'].item() == pytest.approx(exp['loss_cont'], rel=1e-9)
+    with pytest.raises(ValueError, match='use_intra_norm=True needs emo_head'):
+        _model(identity_encoder, emo=False)
+
+
+def test_ablation_switches(identity_encoder):
     torch.manual_seed(1)
     xq, xk = torch.randn(4, 5, 1, 1).double(), torch.randn(4, 5, 1, 1).double()
     ds = _samples([0, 1, 2, 0])
-    assert set(_model(use_emo_loss=False).loss([xq, xk], ds)) == {'loss_cont'}
-    no_cont = _model(use_cont_loss=False)
-    before = no_cont.queue.clone()
+    no_cont = _model(identity_encoder, cont=False)
+    assert not hasattr(no_cont, 'queue') and not hasattr(no_cont, 'encoder_k')
     assert set(no_cont.loss([xq, xk], ds)) == {'loss_emo', 'acc_emo'}
-    assert torch.equal(no_cont.queue, before)
-    with pytest.raises(ValueError, match='at least one'):
-        _model(use_cont_loss=False, use_emo_loss=False)
-    assert _model(use_multi_queue=False).queue.shape == (1, 6, 5)
+    with pytest.raises(ValueError, match='needs head'):
+        _model(identity_encoder, cont=False, emo=False)
+    assert _model(identity_encoder, use_multi_queue=False).queue.shape == (1, 6, 5)
     with pytest.raises(KeyError, match='gt_label'):
-        _model().loss([xq, xk], [DataSample() for _ in range(4)])
+        _model(identity_encoder).loss([xq, xk], [DataSample() for _ in range(4)])
     with pytest.raises(ValueError, match=r'labels must be in \[0, 3\)'):
-        _model().loss([xq, xk], _samples([0, 1, 3, 0]))
+        _model(identity_encoder).loss([xq, xk], _samples([0, 1, 3, 0]))
+    with pytest.raises(ValueError, match='emo_head has 3 classes, the model 4'):
+        backbone, neck = identity_encoder
+        EmoCo(backbone=backbone, neck=neck, head=None, num_classes=4,
+              emo_head=dict(type='EmotionClsHead', num_classes=3, in_channels=5))
 
 
-def test_queues_stay_per_class_and_fixed_size():
+def test_queues_stay_per_class_and_fixed_size(identity_encoder):
     torch.manual_seed(2)
     c, k_len, d = 3, 4, 5
-    model = _model(num_classes=c, queue_len=k_len, feat_dim=d)
+    model = _model(identity_encoder, num_classes=c, queue_len=k_len, feat_dim=d)
     written = {i: [] for i in range(c)}
     for step in range(6):
         labels = torch.randint(0, c, (5, ))
@@ -139,8 +148,8 @@ def test_queues_stay_per_class_and_fixed_size():
             assert (model.queue[cls][:, 0] == cls).all()
 
 
-def test_more_keys_than_queue_keeps_newest():
-    model = _model(num_classes=2, queue_len=3, feat_dim=5)
+def test_more_keys_than_queue_keeps_newest(identity_encoder):
+    model = _model(identity_encoder, num_classes=2, queue_len=3, feat_dim=5)
     keys = torch.arange(7 * 5, dtype=torch.float64).view(7, 5)
     model._dequeue_and_enqueue(keys, torch.zeros(7, dtype=torch.long))
     assert int(model.queue_ptr[0]) == 0 and int(model.queue_ptr[1]) == 0
@@ -155,12 +164,13 @@ def test_training_step_updates_queue_and_momentum_encoder():
         neck=dict(type='MoCoV2Neck', in_channels=512, hid_channels=64, out_channels=16,
                   with_avg_pool=True),
         head=dict(type='ContrastiveHead', loss=dict(type='CrossEntropyLoss'), temperature=0.2),
+        emo_head=dict(type='EmotionClsHead', num_classes=3, in_channels=16),
         num_classes=3, queue_len=8, feat_dim=16))
     xs = [torch.randn(6, 3, 32, 32) for _ in range(2)]
     labels = [0, 1, 2, 2, 1, 1]
     losses = model.loss(xs, _samples(labels))
     sum(v for key, v in losses.items() if 'loss' in key).backward()
-    assert model.classifier.weight.grad.abs().sum() > 0
+    assert model.emo_head.fc.weight.grad.abs().sum() > 0
     assert model.queue_ptr.tolist() == [1, 3, 2]
     assert torch.allclose(model.queue.norm(dim=2), torch.ones(3, 8), atol=1e-5)
 
@@ -168,7 +178,8 @@ def test_training_step_updates_queue_and_momentum_encoder():
 # ----------------------------------------------------------------------------- end to end
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__)))))
-EMOCO_CFG = os.path.join(REPO, 'configs/emoco/emoco_r50_8xb32-coslr-200e_affectnet7_k4096.py')
+EMOCO_CFG = os.path.join(REPO, 'configs/emoco/'
+                         'emoco_resnet50_4xb64-coslr-200e_affectnet7_k4096.py')
 
 
 @pytest.fixture(scope='module')
@@ -210,7 +221,7 @@ def _check_ckpt(path, total_keys):
     # every key of every rank went into exactly one class queue (no wrap-around at K = 64)
     assert int(state['queue_ptr'].sum()) == total_keys
     assert torch.allclose(state['queue'].norm(dim=2), torch.ones(7, 64), atol=1e-4)
-    assert 'classifier.weight' in state and 'classifier.bias' not in state
+    assert 'emo_head.fc.weight' in state and 'emo_head.fc.bias' not in state
 
 
 @pytest.mark.slow
