@@ -1,5 +1,6 @@
-# ContraWarping on MoCo v2 (mmpretrain `MoCo` + `MoCoV2Neck`), ResNet-18 backbone: the warped
-# view's key is appended to the negatives. LD off here; configs switch it on.
+# ContraWarping on MoCo v2 (mmpretrain `MoCo` + `MoCoV2Neck`), ResNet-18 backbone, with the
+# landmark-detection branch (LD): the warped view's key is appended to the negatives (§4.5:
+# "We simply append our x3 feature to the dictionary as full negative examples").
 model = dict(
     type='ContraWarpMoCoV2',
     queue_len=65536,
@@ -25,8 +26,9 @@ model = dict(
         type='ContrastiveHead',
         loss=dict(type='CrossEntropyLoss'),
         temperature=0.2),
-    # LD branch off here; on: dict(type='LandmarkHeatmapHead', in_channels=<C>) (its defaults:
-    # 3 x (256 ch, k=4) deconvs + 1x1 conv to 68, KeypointMSELoss(use_target_weight=True))
-    # landmark_head=None (default): LD off
+    # LD (§3.3, Eq. (5) with squared weights); see contrawarp_byol_r18.py for the choices
+    landmark_head=dict(type='LandmarkHeatmapHead', in_channels=512, weight_squared=True),
     landmark_loss_weight=100.0,
 )
+# log the key encoder's decay tau as `momentum`
+custom_hooks = [dict(type='EMAMomentumLoggerHook')]

@@ -1,5 +1,5 @@
 # ContraWarping on SimSiam, ResNet-18 backbone (mmpretrain's SimSiam projector/predictor with
-# the 512-d ResNet-18 output). LD off here; configs switch it on with `landmark_head=...`.
+# the 512-d ResNet-18 output), with the landmark-detection branch (LD).
 model = dict(
     type='ContraWarpSimSiam',
     data_preprocessor=dict(
@@ -22,8 +22,7 @@ model = dict(
         with_avg_pool=True,
         norm_cfg=dict(type='SyncBN')),
     head=dict(
-        type='LatentPredictHead',
-        loss=dict(type='CosineSimilarityLoss'),  # unused by ContraWarpSimSiam
+        type='ContraWarpHead',
         predictor=dict(
             type='NonLinearNeck',
             in_channels=2048,
@@ -32,10 +31,10 @@ model = dict(
             with_avg_pool=False,
             with_last_bn=False,
             with_last_bias=True,
-            norm_cfg=dict(type='SyncBN'))),
-    contrawarp_loss=dict(type='ContraWarpLoss', target_similarity=0.6),
-    # LD branch off here; on: dict(type='LandmarkHeatmapHead', in_channels=<C>) (its defaults:
-    # 3 x (256 ch, k=4) deconvs + 1x1 conv to 68, KeypointMSELoss(use_target_weight=True))
-    # landmark_head=None (default): LD off
+            norm_cfg=dict(type='SyncBN')),
+        # Eqs. (2)-(4); s_t = 0.6, the best value of Tab. 2
+        loss=dict(type='ContraWarpLoss', target_similarity=0.6)),
+    # LD (§3.3, Eq. (5) with squared weights); see contrawarp_byol_r18.py for the choices
+    landmark_head=dict(type='LandmarkHeatmapHead', in_channels=512, weight_squared=True),
     landmark_loss_weight=100.0,
 )
