@@ -120,6 +120,27 @@ def test_every_paper_row_has_a_named_config_that_builds():
             assert cfg.train_dataloader.dataset.landmark_file is None
 
 
+def test_metafile_and_readme_list_every_row_with_the_papers_numbers():
+    import yaml
+    with open(osp.join(CW, 'metafile.yml'), encoding='utf-8') as f:
+        meta = yaml.safe_load(f)
+    models = {m['Name'] + '.py': m for m in meta['Models']}
+    assert set(models) == set(ROWS)
+    with open(osp.join(CW, 'README.md'), encoding='utf-8') as f:
+        readme = f.read()
+    for name, (_, row, linear, knn) in ROWS.items():
+        m = models[name]
+        assert m['Config'] == f'configs/contrawarp/{name}' and m['Weights'] is None
+        assert row.split('"')[1] in m['Metadata']['Paper Row'], name
+        metrics = m['Results'][0]['Metrics']
+        k10, k30 = knn.split(' / ')
+        assert (f"{metrics['Linear Top 1 Accuracy']:.2f}",
+                f"{metrics['k-NN Top 1 Accuracy (k=10)']:.2f}",
+                f"{metrics['k-NN Top 1 Accuracy (k=30)']:.2f}") == (linear, k10, k30), name
+        assert f'({name})' in readme  # linked from the README's tables
+        assert f'| {linear} | {k10} | {k30} |' in readme, name
+
+
 def test_paper_schedules():
     """§4.3: BYOL batch 4096, LARS lr 4.8, 50 epochs on 100%; SimSiam SGD lr 0.05 per 256,
     50 epochs on 10% (ablations) / 20 epochs on 100% (Tab. 4)."""
