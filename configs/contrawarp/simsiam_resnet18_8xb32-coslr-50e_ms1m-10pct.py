@@ -2,18 +2,16 @@
 # baseline of the ablation (same data, networks and schedule as the contrawarp-simsiam_*_10pct
 # configs; SimSiam's own two views, no warping, no landmark branch).
 # Paper row: Tab. 1 "SimSiam": RAF-DB linear 69.95, k-NN (k = 10 / 30) 53.10 / 52.54.
-_base_ = ['./contrawarp-simsiam_resnet18_8xb32-coslr-50e_ms1m-10pct_rw-landmark-ld.py']
-
-model = dict(
-    _delete_=True,
-    type='SimSiam',
-    data_preprocessor={{_base_.model.data_preprocessor}},
-    backbone={{_base_.model.backbone}},
-    neck={{_base_.model.neck}},
-    head=dict(
-        type='LatentPredictHead',
-        predictor={{_base_.model.head.predictor}},
-        loss=dict(type='CosineSimilarityLoss')))
+_base_ = [
+    '../_base_/models/simsiam_r18.py',
+    '../_base_/datasets/ms1m_contrawarp_mocov2.py',
+    '../_base_/schedules/contrawarp_sgd_coslr_50e.py',
+    '../_base_/default_runtime.py',
+]
 
 train_dataloader = dict(
-    dataset=dict(landmark_file=None, pipeline={{_base_.baseline_train_pipeline}}))
+    dataset=dict(
+        landmark_file=None,
+        subset_fraction=0.1,  # the same seeded random 10% as the ContraWarping ablation rows
+        subset_seed=0,
+        pipeline={{_base_.baseline_train_pipeline}}))
