@@ -2,7 +2,8 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 """Framework overhead of a ContraWarping-BYOL training step: mmfer vs a plain-PyTorch loop.
 
-A (mmfer): the model of ``configs/contrawarp/contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m.py``
+A (mmfer): the model of
+``configs/contrawarp/contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m.py``
 (ResNet-18, BYOL projector, ContraWarpHead predictor + ContraWarpLoss, CosineEMA target
 network, landmark heatmap head with Eq. (5)'s squared weights), built from the
 config, SyncBN reverted to BN as mmengine's runner does on a non-distributed run, and driven as

@@ -4,7 +4,7 @@ import mmengine.fileio as fileio
 import numpy as np
 import pytest
 
-from mmfer.datasets.recordio import IRHeader, RecordIOError, RecordIOWriter, pack, pack_img
+from mmfer.datasets.recordio import IRHeader, RecordIOError, RecordIOWriter, pack_img
 from mmfer.datasets.recordio_backend import (RecordIOBackend, record_path,
                                              split_record_path)
 from mmfer.registry import TRANSFORMS
