@@ -2,8 +2,10 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 """Framework overhead of a ContraWarping-BYOL training step: mmfer vs a plain-PyTorch loop.
 
-A (mmfer): the model of ``configs/contrawarp/byol_r18.py`` (ResNet-18, BYOL projector and
-predictor, CosineEMA target network, ContraWarpLoss, landmark heatmap head), built from the
+A (mmfer): the model of
+``configs/contrawarp/contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m.py``
+(ResNet-18, BYOL projector, ContraWarpHead predictor + ContraWarpLoss, CosineEMA target
+network, landmark heatmap head with Eq. (5)'s squared weights), built from the
 config, SyncBN reverted to BN as mmengine's runner does on a non-distributed run, and driven as
 mmengine's train loop drives it: ``model.train_step(data, optim_wrapper)`` with an
 :class:`mmengine.optim.OptimWrapper` (data preprocessor, loss parsing, backward and SGD step
@@ -12,7 +14,7 @@ included).
 B (reference): the same computation written by hand with plain modules called directly:
 torchvision's ``resnet18`` trunk on the 3 views, ``nn.Sequential`` projector/predictor MLPs,
 an explicit momentum update of a copied target network, the ContraWarping loss formula, a
-deconv heatmap head + weighted MSE on the heatmaps, and ``torch.optim.SGD``.
+deconv heatmap head + MSE on the heatmaps weighted by w² (Eq. (5)), and ``torch.optim.SGD``.
 
 Both start from the same weights (B is loaded from A's state dicts) and consume the same batch,
 produced once by the real view pipeline (ContraWarpViews + PackContraWarpInputs, MSRAHeatmap
@@ -39,7 +41,8 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs', 'contrawarp', 'byol_r18.py')
+CONFIG = osp.join(REPO, 'configs', 'contrawarp',
+                  'contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m.py')
 
 
 def parse_args(argv=None):
@@ -179,9 +182,11 @@ class PlainContraWarpBYOL:
         self.end_m = float(model.target_net.end_momentum)
         self.max_iters = max_iters
         self.steps = 0
-        self.s_t = float(model.contrawarp_loss.target_similarity)
-        self.w12 = float(model.contrawarp_loss.loss_weight_12)
-        self.w13 = float(model.contrawarp_loss.loss_weight_13)
+        cw_loss = model.head.loss_module
+        self.s_t = float(cw_loss.target_similarity)
+        self.w12 = float(cw_loss.loss_weight_12)
+        self.w13 = float(cw_loss.loss_weight_13)
+        self.weight_power = 2 if model.landmark_head.weight_squared else 1
         self.lam = float(model.landmark_loss_weight)
         pre = model.data_preprocessor
         self.mean, self.std = pre.mean.clone(), pre.std.clone()
@@ -253,7 +258,8 @@ class PlainContraWarpBYOL:
         sim13 = 0.5 * ((p1 * z3).sum(1) + (p3 * z1).sum(1))
         loss = -self.w12 * sim12.mean() + self.w13 * sim13.clamp(min=self.s_t).mean()
         for v, f in ((0, feats[0]), (1, feats[2])):
-            err = (self.lm_head(f) - heatmaps[:, v])**2 * weights[:, v, :, None, None]
+            w = weights[:, v, :, None, None]**self.weight_power  # Eq. (5): w²
+            err = (self.lm_head(f) - heatmaps[:, v])**2 * w
             loss = loss + self.lam * err.mean()
         self.optimizer.zero_grad()
         loss.backward()

@@ -11,4 +11,7 @@ model = dict(
     data_preprocessor={{_base_.model.data_preprocessor}},
     backbone={{_base_.model.backbone}},
     neck={{_base_.model.neck}},
-    head={{_base_.model.head}})
+    head=dict(
+        type='LatentPredictHead',
+        predictor={{_base_.model.head.predictor}},
+        loss=dict(type='CosineSimilarityLoss')))

@@ -1,6 +1,6 @@
 # ContraWarping-BYOL (RW† + LD), ResNet-18, a CPU-sized run on synthetic 64 px faces.
-# Not a paper row: a smoke-scale reproduction of the method (issue 4, section 6) that runs in
-# minutes on a laptop CPU. Data:
+# Not a paper row: a smoke-scale reproduction of the method that runs in minutes on a laptop
+# CPU. Data:
 #   python tools/misc/make_synthetic_faces.py data/synthetic_faces --format folder \
 #       --num 2000 --image-size 64
 # Train: python tools/train.py configs/contrawarp/byol_r18_synthetic.py
@@ -18,18 +18,19 @@ model = dict(
     head=dict(
         predictor=dict(
             in_channels=128, hid_channels=1024, out_channels=128,
-            norm_cfg=dict(type='BN1d'))),
-    # ResNet-18 on 64 px: 2x2 feature map -> 16x16 heatmaps after 3 deconvs
-    landmark_head=dict(type='LandmarkHeatmapHead', in_channels=512),
-    # The loss scale of the BYOL baseline: mmpretrain's BYOL loss is 2 * (-cos(p1, z2) -
-    # cos(p2, z1)) = -4 sim(1, 2), four times ContraWarpLoss's -sim(1, 2). The paper configs
-    # use LARS, which normalises the update per layer, so the factor hardly matters there; with
-    # this config's plain SGD it would train the shared x1/x2 term at a quarter of BYOL's
-    # learning rate. Weighting both contrastive terms by 4 makes loss_cont12 exactly BYOL's loss
-    # (same optimiser, same step size: configs/byol/byol_r18_synthetic.py is the baseline).
-    contrawarp_loss=dict(type='ContraWarpLoss', target_similarity=0.6, loss_weight_12=4.0,
-                         loss_weight_13=4.0),
-    # lambda scaled with the heatmap area: KeypointMSELoss averages over pixels, and 16x16 maps
+            norm_cfg=dict(type='BN1d')),
+        # The loss scale of the BYOL baseline: mmpretrain's BYOL loss is 2 * (-cos(p1, z2) -
+        # cos(p2, z1)) = -4 sim(1, 2), four times ContraWarpLoss's -sim(1, 2). The paper
+        # configs use LARS, which normalises the update per layer, so the factor hardly matters
+        # there; with this config's plain SGD it would train the shared x1/x2 term at a quarter
+        # of BYOL's learning rate. Weighting both contrastive terms by 4 makes loss_cont12
+        # exactly BYOL's loss (same optimiser, same step size: configs/byol/byol_r18_synthetic.py
+        # is the baseline).
+        loss=dict(type='ContraWarpLoss', target_similarity=0.6, loss_weight_12=4.0,
+                  loss_weight_13=4.0)),
+    # ResNet-18 on 64 px: 2x2 feature map -> 16x16 heatmaps after 3 deconvs (Eq. (5), w²)
+    landmark_head=dict(type='LandmarkHeatmapHead', in_channels=512, weight_squared=True),
+    # lambda scaled with the heatmap area: Eq. (5) averages over heatmap pixels, and 16x16 maps
     # make it ~12x larger than 56x56 ones, so 100 * 16^2 / 56^2 ~ 8. Not multiplied by 4 with
     # the contrastive terms: lambda = 32 diverges with this SGD lr 0.1 and a short warm-up
     # (make demo --iters 20: loss_lm1 0.6 -> 209 -> NaN within 10 iterations), lambda = 8 does not.
@@ -60,7 +61,7 @@ contrawarp_views = dict(
             *photometric,
         ],
     ],
-    # RandomLocalWarp's ranges are for 224 px and scale with the image size
+    # RandomLocalWarp's ranges (§4.3) are for 224 px and scale with the image size
     warp=dict(type='RandomLocalWarp', num_warps=2, center_mode='landmark'),
     moved_weight=1.0,
     unmoved_weight=0.1,
@@ -80,7 +81,10 @@ train_dataloader = dict(
         data_prefix='images',
         landmark_file='landmarks.npz',
         missing_landmarks='drop',
-        pipeline=[contrawarp_views, dict(type='PackContraWarpInputs')]))
+        pipeline=[
+            dict(type='LoadFaceImage'), contrawarp_views,
+            dict(type='PackContraWarpInputs')
+        ]))
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -5,7 +5,9 @@ from .affwild2 import AffWild2AU, AffWild2Expr, AffWild2VA  # noqa: F401
 from .samplers import *  # noqa: F401,F403
 from .au_list import AUListDataset, read_au_list  # noqa: F401
 from .face_folder import FaceFolderDataset  # noqa: F401
-from .recordio import MS1MRecordIO, RecordIOReader, RecordIOWriter  # noqa: F401
+from .recordio import RecordIOReader, RecordIOWriter  # noqa: F401
+from .recordio_backend import RecordIOBackend  # noqa: F401
+from .ms1m import MS1MRecordIO  # noqa: F401
 from .video_frames import VideoFrameIndex, VoxCelebFrames  # noqa: F401
 from .rafdb import RAFDB  # noqa: F401
 from .affectnet import AffectNet  # noqa: F401

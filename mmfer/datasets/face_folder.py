@@ -3,7 +3,7 @@
 import logging
 import os
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -11,11 +11,10 @@ from mmengine.logging import print_log
 
 from mmfer.registry import DATASETS
 from .landmark_io import NUM_FACE_LANDMARKS, load_landmarks
-from .transforms.loading import decode_image
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
 _MISSING_LANDMARKS = ('keep', 'drop', 'error')
-_BAD_IMAGES = ('error', 'skip')
+_MISSING_IMAGES = ('error', 'drop')
 
 
 def scan_images(folder: str, extensions: Sequence[str] = IMG_EXTENSIONS) -> List[str]:
@@ -117,12 +116,11 @@ class FaceFolderDataset(BaseDataset):
 
     Images come from ``ann_file`` (an MS1M-style list, see :func:`parse_image_list`; paths
     relative to ``data_prefix``) or, without it, from every image below ``data_prefix``.
-    The dataset decodes the image itself (so a corrupt file can be skipped and counted), the
-    pipeline therefore starts *after* ``LoadFaceImage``. Each item handed to the pipeline::
+    The dataset only lists images; the pipeline loads them (``LoadFaceImage`` first, as in
+    mmpretrain). Each item handed to the pipeline::
 
-        img (H, W, 3) uint8 BGR, img_path, img_shape, ori_shape, sample_idx,
-        keypoints (1, K, 2) float32 (pixels), keypoints_visible (1, K) float32,
-        keypoint_scores (1, K) float32, has_landmarks (bool)
+        img_path, sample_idx, keypoints (1, K, 2) float32 (pixels),
+        keypoints_visible (1, K) float32, keypoint_scores (1, K) float32, has_landmarks (bool)
 
     (``keypoints`` all zeros and ``keypoints_visible`` zeros when the image has no landmarks).
 
@@ -132,6 +130,11 @@ class FaceFolderDataset(BaseDataset):
     ``landmark_dir``, default the image folder). Images without landmarks are counted and
     logged, then kept without landmark loss (``missing_landmarks='keep'``), dropped
     (``'drop'``) or refused (``'error'``).
+
+    Bad images: a listed file that does not exist at start-up is an error or, with
+    ``missing_images='drop'``, dropped, counted and logged (``check_files``); a file that
+    cannot be read or decoded during training is the loader's business:
+    ``LoadFaceImage(ignore_empty=True)`` skips it (another image is drawn), counts and logs it.
 
     Args:
         data_root (str): Root folder; relative ``ann_file``/``data_prefix``/landmark paths are
@@ -144,12 +147,18 @@ class FaceFolderDataset(BaseDataset):
         missing_landmarks (str): 'keep' | 'drop' | 'error'. Defaults to 'keep'.
         min_landmark_score (float): Landmark files' points whose score is below this get
             ``keypoints_visible`` 0. Defaults to 0.
-        bad_images (str): Missing/corrupt image: 'error' (raise, naming the file) or 'skip'
-            (count, log and draw another image). Defaults to 'error'.
-        check_files (bool): Check at start-up that every listed image exists (a missing one is
-            an error or, with ``bad_images='skip'``, counted and dropped). Defaults to True.
+        missing_images (str): A listed image that does not exist at start-up: 'error' (raise,
+            naming the file) or 'drop' (count, log and drop it). Defaults to 'error'.
+        check_files (bool): Check at start-up that every listed image exists. Defaults to True.
+        subset_fraction (float, optional): Keep a random fraction (0, 1] of the listed images
+            (e.g. 0.1 for the paper's "10% MS1M"), drawn without replacement with
+            ``subset_seed`` before any other check, in listing order, counted and logged.
+            None keeps all. Unlike mmengine's ``indices=N`` (the first N images) it does not
+            pick the first identities of an identity-sorted list.
+        subset_seed (int): Seed of the subset draw; the same seed gives the same images on
+            every run and every process. Defaults to 0.
         num_keypoints (int): Landmarks per face. Defaults to 68.
-        pipeline (Sequence): Transforms applied after decoding.
+        pipeline (Sequence): Transforms, starting with the image loader.
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments.
     """
 
@@ -164,27 +173,25 @@ class FaceFolderDataset(BaseDataset):
                  landmark_dir: Optional[str] = None,
                  missing_landmarks: str = 'keep',
                  min_landmark_score: float = 0.0,
-                 bad_images: str = 'error',
+                 missing_images: str = 'error',
                  check_files: bool = True,
+                 subset_fraction: Optional[float] = None,
+                 subset_seed: int = 0,
                  num_keypoints: int = NUM_FACE_LANDMARKS,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  **kwargs) -> None:
+        name = type(self).__name__
         if missing_landmarks not in _MISSING_LANDMARKS:
-            raise ValueError(f'{type(self).__name__}: missing_landmarks must be one of '
+            raise ValueError(f'{name}: missing_landmarks must be one of '
                              f'{_MISSING_LANDMARKS}, got {missing_landmarks!r}')
-        if bad_images not in _BAD_IMAGES:
-            raise ValueError(f'{type(self).__name__}: bad_images must be one of {_BAD_IMAGES}, '
-                             f'got {bad_images!r}')
+        if missing_images not in _MISSING_IMAGES:
+            raise ValueError(f'{name}: missing_images must be one of {_MISSING_IMAGES}, '
+                             f'got {missing_images!r}')
         if landmark_file is not None and landmark_ext is not None:
-            raise ValueError(f'{type(self).__name__}: give landmark_file or landmark_ext, '
-                             'not both')
-        for t in pipeline:
-            t_type = t.get('type', '') if isinstance(t, dict) else type(t).__name__
-            if isinstance(t_type, str) and t_type.split('.')[-1] in ('LoadFaceImage',
-                                                                  'LoadImageFromFile'):
-                raise ValueError(
-                    f'{type(self).__name__} decodes images itself (to skip and count corrupt '
-                    'ones); remove the image-loading transform from its pipeline')
+            raise ValueError(f'{name}: give landmark_file or landmark_ext, not both')
+        if subset_fraction is not None and not 0 < float(subset_fraction) <= 1:
+            raise ValueError(f'{name}: subset_fraction must be in (0, 1], '
+                             f'got {subset_fraction!r}')
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
         self.landmark_file = landmark_file
@@ -192,10 +199,12 @@ class FaceFolderDataset(BaseDataset):
         self.landmark_dir = landmark_dir
         self.missing_landmarks = missing_landmarks
         self.min_landmark_score = float(min_landmark_score)
-        self.bad_images = bad_images
+        self.missing_images = missing_images
         self.check_files = check_files
+        self.subset_fraction = None if subset_fraction is None else float(subset_fraction)
+        self.subset_seed = int(subset_seed)
         self.num_keypoints = int(num_keypoints)
-        self.num_skipped_images = 0  # at read time, in this process
+        self.num_listed_images = 0  # before the subset
         self.num_missing_images = 0  # at start-up
         self.num_without_landmarks = 0
         self.num_dropped_without_landmarks = 0
@@ -259,29 +268,46 @@ class FaceFolderDataset(BaseDataset):
     def _exists(self, info: dict) -> bool:
         return osp.isfile(info['img_path'])
 
+    def _subset(self, infos: List[dict]) -> List[dict]:
+        """A seeded random ``subset_fraction`` of ``infos`` (in listing order), logged."""
+        n = len(infos)
+        self.num_listed_images = n
+        if self.subset_fraction is None or self.subset_fraction >= 1:
+            return infos
+        k = max(1, int(round(self.subset_fraction * n)))
+        rng = np.random.default_rng(self.subset_seed)
+        keep = np.sort(rng.choice(n, size=k, replace=False))
+        print_log(f'{type(self).__name__}: random {100 * self.subset_fraction:g}% subset '
+                  f'(subset_seed={self.subset_seed}): {k} of {n} listed images',
+                  logger='current')
+        return [infos[i] for i in keep]
+
     def load_data_list(self) -> List[dict]:
         name = type(self).__name__
         infos = self._data_infos()
         if not infos:
             raise ValueError(f'{name}: no images found in '
                              f'{self.ann_file or self.img_prefix or "."}')
+        infos = self._subset(infos)
         if self.check_files:
             kept = []
             for info in infos:
                 if self._exists(info):
                     kept.append(info)
-                elif self.bad_images == 'error':
+                elif self.missing_images == 'error':
                     raise FileNotFoundError(
                         f'{name}: image {info["img_path"]} does not exist'
                         + (f' (listed in {self.ann_file})' if self.ann_file else '')
-                        + "; set bad_images='skip' to drop and count missing images")
+                        + "; set missing_images='drop' to drop and count missing images")
                 else:
                     self.num_missing_images += 1
             if self.num_missing_images:
                 print_log(f'{name}: {self.num_missing_images} of {len(infos)} listed images '
-                          'do not exist and were dropped (bad_images="skip")',
+                          'do not exist and were dropped (missing_images="drop")',
                           logger='current', level=logging.WARNING)
             infos = kept
+            if not infos:
+                raise ValueError(f'{name}: none of the listed images exists')
         lookup = self._landmark_lookup()
         k = self.num_keypoints
         out = []
@@ -319,33 +345,3 @@ class FaceFolderDataset(BaseDataset):
         with_lm = sum(bool(info['has_landmarks']) for info in out)
         print_log(f'{name}: {len(out)} images, {with_lm} with landmarks', logger='current')
         return out
-
-    # ----------------------------------------------------------------------------- reading
-    def _read_bytes(self, info: dict) -> bytes:
-        with open(info['img_path'], 'rb') as f:
-            return f.read()
-
-    def _decode(self, info: dict) -> np.ndarray:
-        """(H, W, 3) uint8 BGR; OSError/ValueError naming the image when it cannot be read."""
-        try:
-            buf = self._read_bytes(info)
-        except OSError as e:
-            raise FileNotFoundError(f'{type(self).__name__}: cannot read image '
-                                    f'{info["img_path"]}: {e}') from e
-        return decode_image(buf, info['img_path'], type(self).__name__)
-
-    def prepare_data(self, idx: int) -> Optional[dict]:
-        info = self.get_data_info(idx)
-        try:
-            img = self._decode(info)
-        except (OSError, ValueError) as e:
-            if self.bad_images == 'error':
-                raise
-            self.num_skipped_images += 1
-            print_log(f'{e}; skipped (bad_images="skip", {self.num_skipped_images} skipped so '
-                      f'far in process {os.getpid()})', logger='current', level=logging.WARNING)
-            return None
-        info['img'] = img
-        info['img_shape'] = img.shape[:2]
-        info['ori_shape'] = img.shape[:2]
-        return self.pipeline(info)

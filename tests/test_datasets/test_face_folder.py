@@ -20,13 +20,18 @@ def face_root(tmp_path_factory):
     return root
 
 
+LOAD = [dict(type='LoadFaceImage')]
+
+
 def _build(**kw):
     return DATASETS.build(dict(type='FaceFolderDataset', **kw))
 
 
 def test_folder_scan_with_npz_landmarks(face_root):
-    ds = _build(data_root=face_root, data_prefix='images', landmark_file='landmarks.npz')
-    assert len(ds) == 6
+    listed = _build(data_root=face_root, data_prefix='images', landmark_file='landmarks.npz')
+    assert len(listed) == 6 and 'img' not in listed[2]  # the dataset only lists
+    ds = _build(data_root=face_root, data_prefix='images', landmark_file='landmarks.npz',
+                pipeline=LOAD)
     table = load_landmarks(osp.join(face_root, 'landmarks.npz'))
     item = ds[2]
     assert item['img'].shape == (32, 32, 3) and item['img'].dtype == np.uint8
@@ -103,39 +108,45 @@ def test_missing_and_corrupt_images_error_or_skip_and_count(face_root, tmp_path)
     lst.write_text('images/000000.jpg\nimages/gone.jpg\nimages/000001.jpg\n')
     with pytest.raises(FileNotFoundError, match=r'gone\.jpg does not exist.*list\.txt'):
         _build(data_root=face_root, ann_file=str(lst))
-    ds = _build(data_root=face_root, ann_file=str(lst), bad_images='skip')
+    ds = _build(data_root=face_root, ann_file=str(lst), missing_images='drop')
     assert len(ds) == 2 and ds.num_missing_images == 1
 
+    # corrupt (or vanished) files at read time: the loader raises naming them, or, with
+    # ignore_empty=True, skips (another image is drawn), counts and logs them
     root = tmp_path / 'corrupt'
     (root / 'images').mkdir(parents=True)
     for i in range(3):
         cv2.imwrite(str(root / 'images' / f'{i}.png'), np.full((8, 8, 3), 40 * i, np.uint8))
     (root / 'images' / '1.png').write_bytes(b'not a png at all')
-    strict = _build(data_root=str(root), data_prefix='images')
+    strict = _build(data_root=str(root), data_prefix='images', pipeline=LOAD)
     assert len(strict) == 3
     with pytest.raises(ValueError, match=r'1\.png is corrupt or not an image'):
         strict[1]
-    lenient = _build(data_root=str(root), data_prefix='images', bad_images='skip')
+    lenient = _build(data_root=str(root), data_prefix='images',
+                     pipeline=[dict(type='LoadFaceImage', ignore_empty=True)])
+    loader = lenient.pipeline.transforms[0]
     item = lenient[1]  # a random other image is drawn instead
     assert osp.basename(item['img_path']) in ('0.png', '2.png')
-    assert lenient.num_skipped_images >= 1  # a random redraw may hit 1.png again
+    assert loader.num_skipped >= 1  # a random redraw may hit 1.png again
     os.remove(root / 'images' / '2.png')  # vanished after start-up: read error, skipped too
     for _ in range(5):
         assert osp.basename(lenient[2]['img_path']) == '0.png'
-    assert lenient.num_skipped_images >= 6
+    assert loader.num_skipped >= 6
 
 
 def test_pipeline_and_clear_errors(face_root):
     ds = _build(data_root=face_root, data_prefix='images',
-                pipeline=[dict(type='PackInputs', algorithm_keys=['has_landmarks'])])
+                pipeline=LOAD + [dict(type='PackInputs', algorithm_keys=['has_landmarks'])])
     out = ds[0]
     assert tuple(out['inputs'].shape) == (3, 32, 32)
-    with pytest.raises(ValueError, match='remove the image-loading transform'):
-        _build(data_root=face_root, pipeline=[dict(type='LoadFaceImage')])
     with pytest.raises(FileNotFoundError, match='does not exist'):
         _build(data_root=face_root, data_prefix='nope')
-    with pytest.raises(ValueError, match='bad_images must be one of'):
-        _build(data_root=face_root, bad_images='ignore')
+    with pytest.raises(ValueError, match='missing_images must be one of'):
+        _build(data_root=face_root, missing_images='ignore')
+    with pytest.raises(ValueError, match='subset_fraction'):
+        _build(data_root=face_root, subset_fraction=1.5)
+    half = _build(data_root=face_root, data_prefix='images', subset_fraction=0.5)
+    assert len(half) == 3 and half.num_listed_images == 6
 
 
 def test_logs_counts(face_root, tmp_path, capsys):

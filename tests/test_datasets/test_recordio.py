@@ -5,10 +5,9 @@ import struct
 import numpy as np
 import pytest
 
-from mmfer.datasets import save_landmarks
 from mmfer.datasets.recordio import (MAGIC, IRHeader, RecordIOError, RecordIOReader,
-                                     RecordIOWriter, pack, pack_img, unpack)
-from mmfer.registry import DATASETS
+                                     RecordIOWriter, insightface_image_keys, pack, pack_img,
+                                     read_index, unpack)
 
 
 def _faces(n, size=32):
@@ -68,41 +67,48 @@ def test_irheader_pack_unpack():
         unpack(b'short')
 
 
-def test_ms1m_dataset_reads_images_landmarks_and_forks(tmp_path):
-    faces = _faces(5)
-    _write_insightface(tmp_path, faces)
-    save_landmarks(str(tmp_path / 'lm.npz'), [f'train.rec#{k}' for k in (1, 2, 4)],
-                   np.stack([faces[k - 1]['keypoints'] for k in (1, 2, 4)]))
-    ds = DATASETS.build(dict(type='MS1MRecordIO', data_root=str(tmp_path),
-                             landmark_file='lm.npz'))
-    assert len(ds) == 5 and ds.num_without_landmarks == 2  # header + identity records skipped
-    for i in range(5):
-        item = ds[i]
-        assert item['img_path'] == f'train.rec#{i + 1}'
-        np.testing.assert_array_equal(item['img'], faces[i]['img'])  # lossless PNG payload
-    np.testing.assert_array_equal(ds[3]['keypoints'][0], faces[3]['keypoints'])
-    assert ds[2]['has_landmarks'] is False
-    clone = pickle.loads(pickle.dumps(ds))  # spawn-started workers pickle the dataset
-    np.testing.assert_array_equal(clone[1]['img'], faces[1]['img'])
+def test_index_is_compact_sorted_and_names_bad_lines(tmp_path):
+    """read_index: numpy arrays (16 bytes a record), the dict interface, and line-numbered
+    errors for malformed content (re-read line by line)."""
+    idx = tmp_path / 'a.idx'
+    idx.write_text('7\t64\n2\t0\n5\t32\n')
+    index = read_index(str(idx))
+    assert index.keys.dtype == np.int64 and index.keys.tolist() == [2, 5, 7]
+    assert [index[k] for k in (2, 5, 7)] == [0, 32, 64] and len(index) == 3
+    assert 5 in index and 3 not in index and 'x' not in index and list(index) == [2, 5, 7]
+    with pytest.raises(KeyError):
+        index[3]
+    idx.write_text('1\t0\n\n2\t8\n')  # a blank line: the line-by-line path accepts it
+    assert read_index(str(idx)).keys.tolist() == [1, 2]
+    idx.write_text('1\t0\n2\t8\n1\t16\n')
+    with pytest.raises(RecordIOError, match=r'a\.idx:3: duplicated key 1'):
+        read_index(str(idx))
+    idx.write_text('1\t0\n2 8 9\n3\t16\n')
+    with pytest.raises(RecordIOError, match=r'a\.idx:2: expected'):
+        read_index(str(idx))
 
 
-def test_plain_recordio_without_header_and_corrupt_records(tmp_path):
+def test_insightface_image_keys_skip_header_and_identity_records(tmp_path):
+    faces = _faces(4)
+    rec, _ = _write_insightface(tmp_path, faces)
+    reader = RecordIOReader(rec)
+    assert insightface_image_keys(reader) == [1, 2, 3, 4]
+    assert reader.keys == list(range(8))
+    h, img = unpack(reader.read_idx(2))
+    assert h.label == float(faces[1]['identity']) and img[:4] == b'\x89PNG'
+
+
+def test_reader_corrupt_records(tmp_path):
     rec, idx = str(tmp_path / 'x.rec'), str(tmp_path / 'x.idx')
-    yy, xx = np.mgrid[0:16, 0:16]
-    img = np.stack([xx * 16, yy * 16, (xx + yy) * 8], -1).astype(np.uint8)  # smooth
     with RecordIOWriter(rec, idx) as w:
-        w.write_idx(0, pack_img(IRHeader(0, 0.0, 0, 0), img, img_fmt='.png'))
-        w.write_idx(1, pack(IRHeader(0, 1.0, 1, 0), b'garbage bytes'))
-        w.write_idx(2, pack_img(IRHeader(0, 2.0, 2, 0), img, quality=90))
-    ds = DATASETS.build(dict(type='MS1MRecordIO', data_root=str(tmp_path), rec_file='x.rec'))
-    assert len(ds) == 3 and ds[0]['img'].shape == (16, 16, 3)
-    assert np.abs(ds[2]['img'].astype(int) - img).mean() < 4  # JPEG, quality 90
-    with pytest.raises(ValueError, match=r'x\.rec#1 is corrupt or not an image'):
-        ds[1]
-    lenient = DATASETS.build(dict(type='MS1MRecordIO', data_root=str(tmp_path),
-                                  rec_file='x.rec', bad_images='skip'))
-    # another random record is drawn (maybe the corrupt one again: each retry is counted)
-    assert lenient[1]['img_path'] in ('x.rec#0', 'x.rec#2') and lenient.num_skipped_images >= 1
+        w.write_idx(0, b'0123')
+        w.write_idx(1, b'4567')
+    r = RecordIOReader(rec)
+    assert r.read_idx(1) == b'4567'
+    with pytest.raises(KeyError, match=r'x\.idx: no record with key 9'):
+        r.read_idx(9)
+    clone = pickle.loads(pickle.dumps(r))  # spawn-started workers pickle readers
+    assert clone.read_idx(0) == b'0123'
 
     # a wrong offset in the index is a clear error naming the file and the byte
     with open(idx, 'a') as f:
@@ -112,7 +118,7 @@ def test_plain_recordio_without_header_and_corrupt_records(tmp_path):
         r.read_idx(3)
     with open(idx, 'a') as f:
         f.write('oops\n')
-    with pytest.raises(RecordIOError, match=r'x\.idx:5: expected'):
+    with pytest.raises(RecordIOError, match=r'x\.idx:4: expected'):
         RecordIOReader(rec)
     with pytest.raises(FileNotFoundError, match='does not exist'):
         RecordIOReader(str(tmp_path / 'none.rec'))

@@ -415,14 +415,15 @@ def test_per_image_landmark_text_with_nan_names_file_line(face_folder, tmp_path)
 def test_face_folder_truncated_jpeg_error_or_skip_and_count(face_folder):
     corrupt(osp.join(face_folder['root'], 'images', '000001.jpg'), 'truncate')
     strict = build(type='FaceFolderDataset', data_root=face_folder['root'],
-                   data_prefix='images')
-    with pytest.raises(ValueError, match=r'FaceFolderDataset: image .*000001\.jpg is corrupt'):
+                   data_prefix='images', pipeline=PIPELINE)
+    with pytest.raises(ValueError, match=r'LoadFaceImage: image .*000001\.jpg is corrupt'):
         strict[1]
     lenient = build(type='FaceFolderDataset', data_root=face_folder['root'],
-                    data_prefix='images', bad_images='skip')
+                    data_prefix='images', pipeline=LENIENT_PIPELINE)
     with captured_log() as log:
         item = lenient[1]
-    assert not item['img_path'].endswith('000001.jpg') and lenient.num_skipped_images >= 1
+    skipped = lenient.pipeline.transforms[0].num_skipped
+    assert not item['data_samples'].img_path.endswith('000001.jpg') and skipped >= 1
     assert any('000001.jpg is corrupt' in m and 'skipped' in m for m in log), log
 
 
@@ -464,7 +465,8 @@ def test_recordio_truncated_file_names_file_and_offset(tmp_path):
     size = os.path.getsize(rec)
     with open(rec, 'r+b') as f:
         f.truncate(size - 100)
-    ds = build(type='MS1MRecordIO', data_root=str(tmp_path))
+    ds = build(type='MS1MRecordIO', data_root=str(tmp_path),
+               pipeline=[dict(type='LoadFaceImage')])
     assert ds[0]['img'].shape == (32, 32, 3)
     with pytest.raises(ValueError, match=r'train\.rec: record at byte \d+ announces \d+ bytes, '
                        r'only \d+ left'):

@@ -1,5 +1,7 @@
-# LARS, lr 4.8 for a total batch of 4096 (BYOL's recipe; mmpretrain `imagenet_lars_coslr_200e`
-# shortened to 50 epochs): 5 warm-up epochs, then cosine to 0.
+# BYOL's recipe (§4.3: "For BYOL, a big batch size (4096) with the LARS optimizer is adopted,
+# and the learning rate is set to 4.8 ... we pre-trained it for 50 epochs on 100% MS1M"). The
+# paper gives no warm-up or weight decay: mmpretrain's `imagenet_lars_coslr_200e` (wd 1e-6,
+# bn/bias excluded) with 5 warm-up epochs, then cosine to 0.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='LARS', lr=4.8, momentum=0.9, weight_decay=1e-6),
@@ -19,5 +21,6 @@ param_scheduler = [
 ]
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=50)
-# lr 4.8 is for 4096 images per step; `tools/train.py --auto-scale-lr` rescales it linearly.
+# lr 4.8 is for 4096 images per step; `tools/train.py --auto-scale-lr` rescales it linearly to
+# the actual total batch (e.g. 8 GPUs x 64: lr 0.6).
 auto_scale_lr = dict(base_batch_size=4096)

@@ -8,19 +8,20 @@ from .face_geometric import FaceRandomCrop, FaceRandomFlip, FaceResize
 from .formatting import PackContraWarpInputs, PackMultiViewInputs
 from .photometric import SafeColorJitter, adjust_hue
 from .loading import LoadFaceImage, decode_image
-from .heatmap import GenerateFaceHeatmaps, build_codec, encode_heatmaps
+from .heatmap import build_codec, encode_heatmaps
 from .random_local_warp import RandomLocalWarp
 from .temporal import HardNeg, TimeAug
 from .wrappers import ApplyToViews
 from .landmark_mask import RandomLandmarkMask, mask_face_part
 from .cutmix import CenterCutMix, center_cutmix
 from .utils import FLIP_PAIRS_68, flip_indices
-from .warping import fold_mask, local_warp, sample_warp_params, warp_inverse_map, warp_points
+from .warping import (STRENGTH_MODES, fold_mask, local_warp, sample_warp_params,
+                      warp_inverse_map, warp_points)
 
 __all__ = [
     'local_warp', 'warp_points', 'warp_inverse_map', 'fold_mask', 'sample_warp_params',
+    'STRENGTH_MODES',
     'RandomLocalWarp', 'ContraWarpViews', 'FaceResize', 'FaceRandomCrop', 'FaceRandomFlip',
-    'GenerateFaceHeatmaps',
     'build_codec', 'encode_heatmaps', 'PackContraWarpInputs', 'PackMultiViewInputs',
     'FLIP_PAIRS_68', 'flip_indices', 'SafeColorJitter', 'adjust_hue',
     'FaceSwap', 'swap_expression', 'similarity_transform', 'TimeAug', 'HardNeg', 'ApplyToViews',

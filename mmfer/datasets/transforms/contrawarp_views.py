@@ -54,6 +54,10 @@ class ContraWarpViews(BaseTransform):
     or x3 (or, with a codec, whose Gaussian misses the heatmap), all 0 when the sample has no
     landmarks (allowed only when the warp's ``center_mode='random'``).
 
+    Heatmap targets are encoded here (with the ``codec``), the model's landmark head only reads
+    them (mmpose's way: ``GenerateTarget`` in the pipeline, ``HeatmapHead.loss`` reads
+    ``gt_fields``).
+
     Required keys: ``img`` (H, W, 3); optional landmarks: ``gt_keypoints`` (K, 2),
     K = ``num_keypoints``, or mmpose-style ``keypoints`` (1, K, 2) + ``keypoints_visible``
     (1, K) + ``has_landmarks`` (as ``FaceFolderDataset`` gives; invisible landmarks get
@@ -65,7 +69,7 @@ class ContraWarpViews(BaseTransform):
 
     Added keys: ``keypoint_weights`` (2, K) float32, ``heatmaps`` (2, K, h, w) float32 (with a
     codec), ``has_landmarks`` (bool), ``ori_keypoints`` ((K, 2) input landmarks or None),
-    ``warp_params`` (list of (c, m, r) in x1 pixels), ``warp_moved`` ((K,) bool), ``flip``
+    ``warp_params`` (list of (c, m, r, strength) in x1 pixels), ``warp_moved`` ((K,) bool), ``flip``
     (x1 flipped).
 
     Args:

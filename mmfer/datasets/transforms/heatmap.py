@@ -1,12 +1,13 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""Landmark heatmap targets with mmpose's codecs (``MSRAHeatmap`` by default), reused as is."""
+"""Landmark heatmap targets with mmpose's codecs (``MSRAHeatmap`` by default), reused as is.
+
+:func:`encode_heatmaps` is mmfer's one heatmap encoder: targets are made in the data pipeline
+(by :class:`~mmfer.datasets.transforms.ContraWarpViews`, as mmpose's ``GenerateTarget`` does)
+and the model's landmark head only reads them.
+"""
 from typing import Optional, Tuple, Union
 
 import numpy as np
-from mmcv.transforms import BaseTransform
-
-from mmfer.registry import TRANSFORMS
-from .utils import check_bgr_image, check_keypoints
 
 
 def build_codec(codec: Union[dict, object]):
@@ -54,36 +55,3 @@ def encode_heatmaps(codec, keypoints: np.ndarray, weights: Optional[np.ndarray] 
     enc = codec.encode(kpts[None], visible)
     kw = enc['keypoint_weights'][0].astype(np.float32) * weights
     return enc['heatmaps'].astype(np.float32), kw
-
-
-@TRANSFORMS.register_module()
-class GenerateFaceHeatmaps(BaseTransform):
-    """Encode ``gt_keypoints`` (K, 2) into ``heatmaps`` with an mmpose codec.
-
-    Required keys: ``img``, ``gt_keypoints`` (K, 2); optional ``keypoint_weights`` (K,).
-
-    Added keys: ``heatmaps`` (K, h, w) float32, ``keypoint_weights`` (K,) float32.
-
-    Args:
-        codec (dict): mmpose codec config. Defaults to ``MSRAHeatmap`` 224 → 56, sigma 1.5.
-    """
-
-    def __init__(self, codec: dict = dict(type='MSRAHeatmap', input_size=(224, 224),
-                                          heatmap_size=(56, 56), sigma=1.5)) -> None:
-        self.codec_cfg = codec
-        self.codec = build_codec(codec)
-
-    def transform(self, results: dict) -> dict:
-        img = check_bgr_image(results, 'GenerateFaceHeatmaps')
-        if results.get('gt_keypoints') is None:
-            raise KeyError('GenerateFaceHeatmaps needs results["gt_keypoints"] (K, 2) '
-                           f'(img_path={results.get("img_path")!r})')
-        kpts = check_keypoints(results['gt_keypoints'], 'GenerateFaceHeatmaps', results)
-        hm, kw = encode_heatmaps(self.codec, kpts, results.get('keypoint_weights'),
-                                 img.shape[:2])
-        results['heatmaps'] = hm
-        results['keypoint_weights'] = kw
-        return results
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(codec={self.codec_cfg})'

@@ -2,10 +2,9 @@
 """Image decoding with errors that name the file, shared by the datasets and transforms.
 
 :func:`decode_image` is the one place where encoded bytes become an image; every reader
-(:class:`LoadFaceImage` below, :class:`~mmfer.datasets.FaceFolderDataset`,
-:class:`~mmfer.datasets.MS1MRecordIO`, the temporal views) goes through it, so a corrupt,
-truncated or empty file always fails with ``ValueError('<path> is corrupt or not an image
-...')`` instead of a bare ``None`` from OpenCV.
+(:class:`LoadFaceImage` below, the temporal views, the landmark tool) goes through it, so a
+corrupt, truncated or empty file always fails with ``ValueError('<path> is corrupt or not an
+image ...')`` instead of a bare ``None`` from OpenCV.
 """
 import logging
 import os
@@ -57,7 +56,10 @@ class LoadFaceImage(_MMCVLoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` with errors that name the file, and counted skips.
 
     Registered under its own name (as mmpose's ``LoadImage``), so ``type='LoadImageFromFile'``
-    keeps meaning mmcv's transform; arguments are mmcv's. Differences:
+    keeps meaning mmcv's transform; arguments are mmcv's. Bytes are read with mmengine's file
+    backends, so ``'recordio://<file.rec>#<key>'`` paths (what
+    :class:`~mmfer.datasets.MS1MRecordIO` lists) are read from RecordIO files
+    (:mod:`mmfer.datasets.recordio_backend`). Differences from mmcv's transform:
 
     - a file that cannot be decoded raises ``ValueError('<path> is corrupt or not an image
       ...')`` (mmcv asserts, which is stripped by ``python -O`` and ignores
@@ -86,8 +88,13 @@ class LoadFaceImage(_MMCVLoadImageFromFile):
             try:
                 buf = self._read(filename)
             except FileNotFoundError as e:
-                raise FileNotFoundError(f'LoadFaceImage: image {filename} does not exist') \
-                    from e
+                hint = ''
+                if '#' in str(filename):  # a RecordIO record: say which part is missing
+                    hint = f' ({e})' if '://' in str(filename) else (
+                        f' (a RecordIO record? write it recordio://{filename} or set '
+                        "backend_args=dict(backend='recordio'))")
+                raise FileNotFoundError(f'LoadFaceImage: image {filename} does not exist'
+                                        f'{hint}') from e
             except OSError as e:
                 raise OSError(f'LoadFaceImage: cannot read image {filename}: {e}') from e
             img = decode_image(buf, filename, 'LoadFaceImage', self.color_type,

@@ -7,7 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmfer.registry import TRANSFORMS
 from .utils import (check_bgr_image, get_face_keypoints, get_rng, make_rng, randint,
                     set_face_keypoints)
-from .warping import local_warp, sample_warp_params, warp_points
+from .warping import STRENGTH_MODES, local_warp, sample_warp_params, warp_points
 
 
 @TRANSFORMS.register_module()
@@ -20,14 +20,19 @@ class RandomLocalWarp(BaseTransform):
     - centre ``c``: ``U(center_range)`` per axis (``center_mode='random'``, RW*), or a random
       landmark (from ``landmark_indices``, after the previous warps) plus ``U(-j, j)`` jitter
       per axis, ``j = landmark_jitter`` (``center_mode='landmark'``, RW†);
-    - step: ``|m - c|² ~ U(step_sq_range)``, times the *strength* ``U(strength_range)`` in
-      percent (our reading of the paper's "strength": a factor on the step length, so the
-      default step is 15-42 px), in a uniformly random direction;
-    - radius ``r ~ U(radius_range)``.
+    - step: ``|m - c|² ~ U(step_sq_range)`` in a uniformly random direction;
+    - radius ``r ~ U(radius_range)``;
+    - strength ``U(strength_range)``, which §4.3 names but Eq. (1) does not contain. With
+      ``strength_mode='denominator'`` (default) it enters Eq. (1) as ``K0 = 100 / strength``
+      on ``|m - c|²`` in the denominator of ``q``, which keeps ``|m - c|²`` in the stated
+      range (the largest displacement, ``q(c) |m - c|`` at the centre, lies in 9.5-13.9 px at
+      224 px); with ``'step'`` it multiplies the step length instead (``|m - c|`` 15-42 px,
+      largest displacement 12.6-25.8 px). See
+      :func:`~mmfer.datasets.transforms.sample_warp_params`.
 
-    The warp folds content near the trailing edge of each circle for steps below about
-    ``r / 2`` (Eq. (1) is not one-to-one); landmarks in a fold go to the copy closest to their
-    original position, see :func:`~mmfer.datasets.transforms.warp_points`.
+    The warp folds content near the trailing edge of each circle for small steps (Eq. (1) is
+    not one-to-one); landmarks in a fold go to the copy closest to their original position,
+    see :func:`~mmfer.datasets.transforms.warp_points`.
 
     Required keys: ``img`` (H, W, 3); landmarks for ``center_mode='landmark'`` (optional
     otherwise): ``gt_keypoints`` (K, 2) float32, or mmpose-style ``keypoints`` (1, K, 2)
@@ -35,7 +40,8 @@ class RandomLocalWarp(BaseTransform):
 
     Modified keys: ``img``, the landmarks (moved with :func:`warp_points`, same key/shape).
 
-    Added keys: ``warp_params`` (list of ``(c, m, r)``), ``warp_moved`` ((K,) bool, landmark
+    Added keys: ``warp_params`` (list of ``(c, m, r, strength)``, each the arguments of
+    :func:`~mmfer.datasets.transforms.local_warp` after the image), ``warp_moved`` ((K,) bool, landmark
     moved by more than ``moved_thr`` px in all; only when ``gt_keypoints`` is present).
 
     Args:
@@ -44,7 +50,9 @@ class RandomLocalWarp(BaseTransform):
         center_range (tuple[float, float]): Centre range per axis at ``ref_size``.
         step_sq_range (tuple[float, float]): Range of ``|m - c|²`` at ``ref_size``.
         radius_range (tuple[float, float]): Radius range at ``ref_size``.
-        strength_range (tuple[float, float]): Step scaling in percent.
+        strength_range (tuple[float, float]): Range of the strength.
+        strength_mode (str): How the strength acts: ``'denominator'`` (default) or
+            ``'step'``.
         landmark_jitter (float): Half-width of the centre jitter in landmark mode (px at
             ``ref_size``). Defaults to 5.
         landmark_indices (Sequence[int], optional): Landmarks eligible as centres; all if None.
@@ -61,6 +69,7 @@ class RandomLocalWarp(BaseTransform):
                  step_sq_range: Tuple[float, float] = (100., 200.),
                  radius_range: Tuple[float, float] = (50., 80.),
                  strength_range: Tuple[float, float] = (150., 300.),
+                 strength_mode: str = 'denominator',
                  landmark_jitter: float = 5.,
                  landmark_indices: Optional[Sequence[int]] = None,
                  moved_thr: float = 0.5,
@@ -77,12 +86,18 @@ class RandomLocalWarp(BaseTransform):
                 raise ValueError(f'{name} must be (low, high) with 0 <= low <= high, got {rng}')
         if radius_range[0] <= 0:
             raise ValueError(f'radius_range must be positive, got {radius_range}')
+        if strength_range[0] <= 0:
+            raise ValueError(f'strength_range must be positive, got {strength_range}')
+        if strength_mode not in STRENGTH_MODES:
+            raise ValueError(f'strength_mode must be one of {STRENGTH_MODES}, '
+                             f'got {strength_mode!r}')
         self.num_warps = int(num_warps)
         self.center_mode = center_mode
         self.center_range = tuple(center_range)
         self.step_sq_range = tuple(step_sq_range)
         self.radius_range = tuple(radius_range)
         self.strength_range = tuple(strength_range)
+        self.strength_mode = strength_mode
         self.landmark_jitter = float(landmark_jitter)
         self.landmark_indices = None if landmark_indices is None else list(landmark_indices)
         self.moved_thr = float(moved_thr)
@@ -117,13 +132,14 @@ class RandomLocalWarp(BaseTransform):
                 jit = self.landmark_jitter
                 center = (float(kpts[j, 0]) + float(rng.uniform(-jit, jit)) * scale_x,
                           float(kpts[j, 1]) + float(rng.uniform(-jit, jit)) * scale_y)
-            c, m, r = sample_warp_params(rng, (h, w), center, self.center_range,
-                                         self.step_sq_range, self.radius_range,
-                                         self.strength_range, self.ref_size)
-            img = local_warp(img, c, m, r, border_mode=self.border_mode)
+            c, m, r, st = sample_warp_params(rng, (h, w), center, self.center_range,
+                                             self.step_sq_range, self.radius_range,
+                                             self.strength_range, self.ref_size,
+                                             self.strength_mode)
+            img = local_warp(img, c, m, r, st, border_mode=self.border_mode)
             if kpts is not None:
-                kpts = warp_points(kpts, c, m, r)
-            params.append((c, m, r))
+                kpts = warp_points(kpts, c, m, r, st)
+            params.append((c, m, r, st))
         results['img'] = img
         results['warp_params'] = params
         if kpts is not None:
@@ -136,6 +152,7 @@ class RandomLocalWarp(BaseTransform):
                 f'center_mode={self.center_mode!r}, center_range={self.center_range}, '
                 f'step_sq_range={self.step_sq_range}, radius_range={self.radius_range}, '
                 f'strength_range={self.strength_range}, '
+                f'strength_mode={self.strength_mode!r}, '
                 f'landmark_jitter={self.landmark_jitter}, '
                 f'landmark_indices={self.landmark_indices}, moved_thr={self.moved_thr}, '
                 f'ref_size={self.ref_size}, border_mode={self.border_mode!r}, '

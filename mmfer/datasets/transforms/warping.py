@@ -6,16 +6,22 @@ Coordinates are ``(x, y)`` in pixels, x = column, y = row, pixel centres at inte
 For a circle of centre ``c`` and radius ``r`` and a target ``m`` (the step ``m - c``), the
 warped image takes, at every pixel ``x`` with ``|x - c| < r``, the input at (Eq. (1))::
 
-    u(x) = x - q(x) (m - c),   q(x) = ((r² - |x-c|²) / (r² - |x-c|² + |m-c|²))²  in [0, 1)
+    u(x) = x - q(x) (m - c),   q(x) = ((r² - |x-c|²) / (r² - |x-c|² + K0 |m-c|²))²  in [0, 1)
 
 sampled bilinearly; every pixel with ``|x - c| >= r`` keeps its input value bit for bit.
+``K0 = 100 / strength``: ``strength = 100`` (the default of every function here) is Eq. (1) as
+printed. §4.3 of the paper draws a "strength from U(150, 300)" that Eq. (1) does not contain;
+:func:`sample_warp_params` offers the two readings of it (see there): ``'denominator'`` (the
+default; strength in ``K0`` as in the widely used local-translation warp "with strength", which
+keeps ``|m - c|² ~ U(100, 200)`` as stated) and ``'step'`` (strength scales the step length,
+``K0 = 1``).
 
 **The fold.** Eq. (1) is an *inverse* map and it is not one-to-one: with the paper's parameters
-(step 10-42 px, r 50-80 px) its Jacobian is negative in a thin band at the trailing edge of the
-circle (opposite to ``m - c``) whenever the step is below about ``r / 2``; the content of that
-band appears up to three times (the middle copy mirrored) in the warped image. This
-implementation is faithful to Eq. (1) and keeps the fold; :func:`warp_points` documents which of
-the several positions of a folded point it returns.
+its Jacobian is negative in a thin band at the trailing edge of the circle (opposite to
+``m - c``) whenever the step is small compared with ``r`` (below about ``r / 2`` for
+``K0 = 1``); the content of that band appears up to three times (the middle copy mirrored) in
+the warped image. This implementation is faithful to Eq. (1) and keeps the fold;
+:func:`warp_points` documents which of the several positions of a folded point it returns.
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -46,8 +52,16 @@ def _check_radius(radius: float) -> float:
     return r
 
 
+def _k0(strength: float) -> float:
+    """``K0 = 100 / strength`` of the strength-weighted Eq. (1)."""
+    st = float(strength)
+    if not np.isfinite(st) or st <= 0:
+        raise ValueError(f'strength must be a positive finite number, got {strength!r}')
+    return 100.0 / st
+
+
 def warp_inverse_map(points: np.ndarray, center: PointLike, target: PointLike,
-                     radius: float) -> np.ndarray:
+                     radius: float, strength: float = 100.) -> np.ndarray:
     """Eq. (1) itself: the input position ``u(x)`` each output position samples.
 
     Args:
@@ -55,6 +69,8 @@ def warp_inverse_map(points: np.ndarray, center: PointLike, target: PointLike,
         center (PointLike): ``c`` = (x, y).
         target (PointLike): ``m`` = (x, y).
         radius (float): ``r`` in pixels.
+        strength (float): ``K0 = 100 / strength`` weights ``|m - c|²`` in the denominator of
+            ``q``. Defaults to 100 (Eq. (1) as printed).
 
     Returns:
         np.ndarray: (N, 2) float64 input positions ``u(x)``; ``u(x) = x`` outside the circle.
@@ -62,14 +78,15 @@ def warp_inverse_map(points: np.ndarray, center: PointLike, target: PointLike,
     cx, cy = _as_point(center, 'center')
     mx, my = _as_point(target, 'target')
     r = _check_radius(radius)
+    k0 = _k0(strength)
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     v = np.array([mx - cx, my - cy])
-    q = _q(pts, np.array([cx, cy]), float(v @ v), r)
+    q = _q(pts, np.array([cx, cy]), k0 * float(v @ v), r)
     return pts - q[:, None] * v
 
 
 def _q(pts: np.ndarray, c: np.ndarray, s: float, r: float) -> np.ndarray:
-    """q(x) of Eq. (1) for (..., 2) points (float64), 0 outside the circle."""
+    """q(x) of Eq. (1) for (..., 2) points (float64), 0 outside the circle; ``s = K0 |m-c|²``."""
     d2 = ((pts - c)**2).sum(-1)
     t = np.maximum(r * r - d2, 0.0)
     if s == 0:
@@ -81,7 +98,7 @@ def _first_bracket(p: np.ndarray, c: np.ndarray, v: np.ndarray, s: float, r: flo
                    lo: np.ndarray, hi: np.ndarray, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """Split each [lo, hi] in ``n`` parts; keep the first where g = q(p + λv) - λ goes < 0.
 
-    Requires g(lo) >= 0 > g(hi) (kept as an invariant).
+    ``s`` is ``K0 |v|²``. Requires g(lo) >= 0 > g(hi) (kept as an invariant).
     """
     frac = np.arange(n + 1) / n
     lam = lo[:, None] + (hi - lo)[:, None] * frac  # (M, n + 1)
@@ -103,6 +120,7 @@ def local_warp(img: np.ndarray,
                center: PointLike,
                target: PointLike,
                radius: float,
+               strength: float = 100.,
                border_mode: str = 'replicate') -> np.ndarray:
     """Warp ``img`` locally: Eq. (1) of ContraWarping with bilinear sampling.
 
@@ -117,6 +135,8 @@ def local_warp(img: np.ndarray,
         center (PointLike): ``c`` = (x, y) in pixels.
         target (PointLike): ``m`` = (x, y) in pixels; ``m == c`` is the identity.
         radius (float): ``r`` > 0 in pixels; only pixels with ``|x - c| < r`` change.
+        strength (float): ``K0 = 100 / strength`` in the denominator of ``q`` (see the module
+            docstring). Defaults to 100 (Eq. (1) as printed).
         border_mode (str): How samples ``u(x)`` outside the image are read:
             ``'replicate'`` (default), ``'reflect'`` or ``'constant'`` (zeros).
 
@@ -135,6 +155,7 @@ def local_warp(img: np.ndarray,
     cx, cy = _as_point(center, 'center')
     mx, my = _as_point(target, 'target')
     r = _check_radius(radius)
+    k0 = _k0(strength)
     img = np.ascontiguousarray(img)
     out = img.copy()
     vx, vy = mx - cx, my - cy
@@ -163,7 +184,7 @@ def local_warp(img: np.ndarray,
     rdy2 = np.float32(r * r) - (ys - np.float32(cy))**2
     t = rdy2[:, None] - dx2[None, :]  # r² - |x - c|²
     np.maximum(t, 0, out=t)  # t = 0 (q = 0, identity map) outside the circle
-    q = t + np.float32(s)
+    q = t + np.float32(k0 * s)
     np.divide(t, q, out=q)
     q *= q
     map_x = (xs - np.float32(sx0))[None, :] - q * np.float32(vx)
@@ -195,6 +216,7 @@ def warp_points(points: np.ndarray,
                 center: PointLike,
                 target: PointLike,
                 radius: float,
+                strength: float = 100.,
                 num_grid: int = 64,
                 num_iters: int = 6,
                 num_sub: int = 16) -> np.ndarray:
@@ -223,6 +245,7 @@ def warp_points(points: np.ndarray,
         center (PointLike): ``c`` = (x, y).
         target (PointLike): ``m`` = (x, y).
         radius (float): ``r`` in pixels.
+        strength (float): As in :func:`local_warp`. Defaults to 100 (Eq. (1) as printed).
         num_grid (int): Grid size of the root bracketing. Defaults to 64.
         num_iters (int): Refinement rounds. Defaults to 6.
         num_sub (int): Parts per refinement round. Defaults to 16.
@@ -239,9 +262,10 @@ def warp_points(points: np.ndarray,
     cx, cy = _as_point(center, 'center')
     mx, my = _as_point(target, 'target')
     r = _check_radius(radius)
+    k0 = _k0(strength)
     c = np.array([cx, cy])
     v = np.array([mx - cx, my - cy])
-    s = float(v @ v)
+    s = k0 * float(v @ v)
     if s == 0.0 or len(pts) == 0:
         return pts.astype(out_dtype)
     finite = np.isfinite(pts).all(1)
@@ -259,12 +283,12 @@ def warp_points(points: np.ndarray,
 
 
 def fold_mask(shape: Tuple[int, int], center: PointLike, target: PointLike,
-              radius: float) -> np.ndarray:
+              radius: float, strength: float = 100.) -> np.ndarray:
     """Pixels where Eq. (1) folds (negative Jacobian determinant of ``u``).
 
     Args:
         shape (tuple[int, int]): (H, W) of the image.
-        center, target, radius: as in :func:`local_warp`.
+        center, target, radius, strength: as in :func:`local_warp`.
 
     Returns:
         np.ndarray: (H, W) bool, True where ``det(∂u/∂x) < 0``.
@@ -272,20 +296,24 @@ def fold_mask(shape: Tuple[int, int], center: PointLike, target: PointLike,
     cx, cy = _as_point(center, 'center')
     mx, my = _as_point(target, 'target')
     r = _check_radius(radius)
+    k0 = _k0(strength)
     h, w = shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     v = np.array([mx - cx, my - cy])
-    s = float(v @ v)
+    s = k0 * float(v @ v)
     dx, dy = xx - cx, yy - cy
     t = r * r - dx * dx - dy * dy
     inside = t > 0
     t = np.maximum(t, 0)
-    # q = (t / (t + s))², dq/dt = 2 t s / (t + s)³, dt/dx = -2 (x - c)
+    # q = (t / (t + s))² (s = K0 |v|²), dq/dt = 2 t s / (t + s)³, dt/dx = -2 (x - c)
     dq_dt = np.where(inside, 2 * t * s / (t + s)**3, 0.0) if s > 0 else np.zeros_like(t)
     gx, gy = -2 * dx * dq_dt, -2 * dy * dq_dt
     # u = x - q v  =>  J = I - v ∇qᵀ, det J = 1 - v·∇q
     det = 1.0 - (v[0] * gx + v[1] * gy)
     return inside & (det < 0)
+
+
+STRENGTH_MODES = ('denominator', 'step')
 
 
 def sample_warp_params(rng: np.random.Generator, img_shape: Tuple[int, int],
@@ -294,32 +322,55 @@ def sample_warp_params(rng: np.random.Generator, img_shape: Tuple[int, int],
                        step_sq_range: Tuple[float, float] = (100., 200.),
                        radius_range: Tuple[float, float] = (50., 80.),
                        strength_range: Tuple[float, float] = (150., 300.),
-                       ref_size: float = 224.) -> Tuple[Tuple[float, float],
-                                                        Tuple[float, float], float]:
-    """Draw one ``(c, m, r)`` with the paper's distributions, scaled from a 224 image.
+                       ref_size: float = 224.,
+                       strength_mode: str = 'denominator'
+                       ) -> Tuple[Tuple[float, float], Tuple[float, float], float, float]:
+    """Draw one warp ``(c, m, r, strength)`` with the paper's distributions (§4.3).
 
-    Ranges are given for a ``ref_size`` × ``ref_size`` image and scaled linearly with the image
-    size: the centre per axis with that axis' size, step and radius with the mean of
-    ``H / ref_size`` and ``W / ref_size``. The step length is
-    ``sqrt(U(step_sq_range)) * U(strength_range) / 100`` (the paper's "strength", in percent,
-    scales the step), in a uniformly random direction.
+    Ranges are given for a ``ref_size`` × ``ref_size`` image (the paper's 224) and scaled
+    linearly with the image size: the centre per axis with that axis' size, step and radius
+    with the mean of ``H / ref_size`` and ``W / ref_size``. ``c ~ U(center_range)`` per axis
+    (unless ``center`` is given), ``|m - c|² ~ U(step_sq_range)`` in a uniformly random
+    direction, ``r ~ U(radius_range)`` and a strength ``U(strength_range)``, which the paper
+    names but Eq. (1) does not contain. ``strength_mode`` says how it acts:
+
+    - ``'denominator'`` (default): ``K0 = 100 / strength`` multiplies ``|m - c|²`` in the
+      denominator of Eq. (1)'s ``q`` (the widely used local-translation warp "with strength"),
+      so ``|m - c|²`` stays in ``step_sq_range`` as §4.3 states; the returned strength is the
+      drawn one;
+    - ``'step'``: the step length is multiplied by ``strength / 100`` and Eq. (1) is used as
+      printed (the returned strength is 100), so ``|m - c|²`` is ``U(step_sq_range)`` times
+      ``(U(strength_range) / 100)²`` (225-1800 px² at 224 px), outside the stated range.
 
     Args:
         rng (np.random.Generator | module): Source of randomness (``np.random`` works too).
         img_shape (tuple[int, int]): (H, W).
         center (tuple, optional): Fixed centre (x, y) in pixels; sampled when None.
+        center_range, step_sq_range, radius_range, strength_range (tuple[float, float]): The
+            ranges at ``ref_size``.
+        ref_size (float): Image size the ranges refer to. Defaults to 224.
+        strength_mode (str): ``'denominator'`` or ``'step'``. Defaults to ``'denominator'``.
 
     Returns:
-        tuple: ``(c, m, r)`` with ``c``, ``m`` (x, y) float tuples and ``r`` float.
+        tuple: ``(c, m, r, strength)``: ``c``, ``m`` (x, y) float tuples, ``r`` and the
+        ``strength`` argument of :func:`local_warp` / :func:`warp_points` (floats), so that
+        ``local_warp(img, *params)`` applies the drawn warp.
     """
+    if strength_mode not in STRENGTH_MODES:
+        raise ValueError(f'strength_mode must be one of {STRENGTH_MODES}, got {strength_mode!r}')
     h, w = img_shape[:2]
     sx, sy = w / ref_size, h / ref_size
     scale = 0.5 * (sx + sy)
     if center is None:
         center = (float(rng.uniform(*center_range)) * sx, float(rng.uniform(*center_range)) * sy)
-    step = float(np.sqrt(rng.uniform(*step_sq_range))) * float(rng.uniform(*strength_range)) / 100.
+    step = float(np.sqrt(rng.uniform(*step_sq_range)))
+    strength = float(rng.uniform(*strength_range))
+    if strength_mode == 'step':
+        step *= strength / 100.
+        strength = 100.
     step *= scale
     theta = float(rng.uniform(0.0, 2.0 * np.pi))
     radius = float(rng.uniform(*radius_range)) * scale
     target = (center[0] + step * np.cos(theta), center[1] + step * np.sin(theta))
-    return (float(center[0]), float(center[1])), (float(target[0]), float(target[1])), radius
+    return ((float(center[0]), float(center[1])), (float(target[0]), float(target[1])), radius,
+            strength)

@@ -1,5 +1,5 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-from typing import Dict, List, Optional, Union
+from typing import Dict, List
 
 import torch
 import torch.nn as nn
@@ -8,7 +8,7 @@ from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.structures import DataSample
 
 from mmfer.registry import MODELS
-from .contrawarp_base import ContraWarpMixin
+from .contrawarp_mixin import ContraWarpMixin
 
 
 @MODELS.register_module()
@@ -19,44 +19,18 @@ class ContraWarpMoCoV2(ContraWarpMixin, MoCo):
     query ``q1 = normalize(neck(backbone(x1)))``, keys ``k2, k3`` from the momentum encoder
     (shuffled BN as in MoCo). InfoNCE (``head``, a ``ContrastiveHead``) with positive
     ``q1·k2`` and negatives ``[q1·k3, q1·queue]``: as in the paper, x3's key is appended to
-    the negatives as a full negative (no target similarity). Only ``k2`` is enqueued.
-    With ``landmark_head`` the online backbone also runs on x3 for the landmark loss.
+    the negatives as a full negative (§4.5: "We simply append our x3 feature to the
+    dictionary as full negative examples"; no target similarity). Only ``k2`` is enqueued.
+    With ``landmark_head`` the online backbone also runs on x3 for the landmark loss
+    (:class:`ContraWarpMixin`). The key encoder's decay τ = 1 - m is logged by
+    :class:`~mmfer.engine.EMAMomentumLoggerHook`.
 
     Args:
-        backbone, neck, head, queue_len, feat_dim, momentum: As in :class:`MoCo`
-            (``momentum`` is mmpretrain's EMA weight m of the online encoder; the key
-            encoder's decay τ = 1 - m is logged as ``momentum``).
-        landmark_head (dict, optional): ``LandmarkHeatmapHead``; None disables the branch.
-        landmark_loss_weight (float): λ. Defaults to 100 (see :class:`ContraWarpBYOL`).
-        use_pipeline_heatmaps (bool): Use the samples' ``heatmaps`` when present.
-        pretrained, data_preprocessor, init_cfg: As in :class:`MoCo`.
+        backbone, neck, head, queue_len, feat_dim, momentum, pretrained, data_preprocessor,
+            init_cfg: As in :class:`MoCo` (``momentum`` is mmpretrain's EMA weight m of the
+            online encoder).
+        landmark_head, landmark_loss_weight: See :class:`ContraWarpMixin`.
     """
-
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 queue_len: int = 65536,
-                 feat_dim: int = 128,
-                 momentum: float = 0.001,
-                 landmark_head: Optional[dict] = None,
-                 landmark_loss_weight: float = 100.0,
-                 use_pipeline_heatmaps: bool = True,
-                 pretrained: Optional[str] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            queue_len=queue_len,
-            feat_dim=feat_dim,
-            momentum=momentum,
-            pretrained=pretrained,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
-        self._init_contrawarp(None, landmark_head, landmark_loss_weight,
-                              use_pipeline_heatmaps)
 
     @torch.no_grad()
     def _keys(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,8 +49,7 @@ class ContraWarpMoCoV2(ContraWarpMixin, MoCo):
 
         Returns:
             dict[str, Tensor]: ``loss_cont`` (InfoNCE with the extra negative), (+
-            ``loss_lm1``, ``loss_lm3``), ``sim12`` = mean q1·k2, ``sim13`` = mean q1·k3,
-            ``momentum``.
+            ``loss_lm1``, ``loss_lm3``), ``sim12`` = mean q1·k2, ``sim13`` = mean q1·k3.
         """
         x1, x2, x3 = self._check_views(inputs)
         feat1 = self.backbone(x1)
@@ -90,10 +63,8 @@ class ContraWarpMoCoV2(ContraWarpMixin, MoCo):
         l_queue = torch.einsum('nc,ck->nk', [q, self.queue.clone().detach()])  # (N, K)
         losses = dict(loss_cont=self.head.loss(l_pos, torch.cat([l_warp, l_queue], dim=1)))
         if self.with_landmark_head:
-            feat3 = self.backbone(x3)
-            losses.update(self._landmark_losses(feat1, feat3, x1, data_samples))
+            losses.update(self._landmark_losses(feat1, self.backbone(x3), data_samples))
         self._dequeue_and_enqueue(k2)
         losses['sim12'] = l_pos.detach().mean()
         losses['sim13'] = l_warp.detach().mean()
-        losses['momentum'] = q.new_tensor(1.0 - float(self.encoder_k.momentum))
         return losses

@@ -1,4 +1,5 @@
 # Copyright (c) mmfer contributors. All rights reserved.
+from .contrawarp_head import ContraWarpHead  # noqa: F401
 from .landmark_heatmap_head import LandmarkHeatmapHead  # noqa: F401
 from .masked_multilabel_head import MaskedMultiLabelLinearClsHead  # noqa: F401
 from .va_regression_head import VARegressionHead  # noqa: F401

@@ -2,9 +2,7 @@
 """Landmark-detection branch of ContraWarping: mmpose's ``HeatmapHead`` on backbone features."""
 from typing import Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
-from mmpose.codecs import MSRAHeatmap
 from mmpose.models.heads import HeatmapHead
 
 from mmfer.registry import MODELS
@@ -16,10 +14,17 @@ class LandmarkHeatmapHead(HeatmapHead):
 
     The head maps the backbone's last feature map (N, C, h0, w0) to heatmaps
     (N, K, h0 * 2^D, w0 * 2^D) for D deconvolution layers (a ResNet on 224x224 inputs:
-    7x7 -> 56x56 with the default 3 layers). :meth:`loss_landmarks` compares them with target
-    heatmaps with mmpose's ``KeypointMSELoss(use_target_weight=True)``; targets are either given
-    (encoded by the data pipeline) or encoded here from keypoints with mmpose's
-    :class:`MSRAHeatmap` codec (same ``sigma``), exactly as the pipeline would.
+    7x7 -> 56x56 with the default 3 layers). As mmpose's ``HeatmapHead.loss`` it only *reads*
+    the targets, which the data pipeline encodes (``ContraWarpViews`` with an ``MSRAHeatmap``
+    codec): each data sample carries ``heatmaps`` (2, K, h, w) and ``keypoint_weights``
+    (2, K) for x1 and x3.
+
+    **Eq. (5).** The paper's landmark loss is ``1/n Σ_i MSE(w_i pred_i, w_i pseudo_i)``, i.e.
+    ``w_i²`` times landmark i's squared error (1 for moved, 0.01 for unmoved landmarks with the
+    weights 1 / 0.1 of §3.3), whereas mmpose's ``KeypointMSELoss(use_target_weight=True)``
+    multiplies by ``w_i``. With ``weight_squared=True`` (the default) the head hands ``w²`` to
+    the loss, which then computes Eq. (5) exactly (the mean over samples, landmarks and heatmap
+    pixels of ``w² (pred - target)²``); ``False`` gives mmpose's linear weighting.
 
     Args:
         in_channels (int): Channels of the backbone's last feature map (512 for ResNet-18,
@@ -29,9 +34,9 @@ class LandmarkHeatmapHead(HeatmapHead):
             Defaults to (256, 256, 256).
         deconv_kernel_sizes (Sequence[int]): Their kernel sizes. Defaults to (4, 4, 4).
         final_layer (dict): The final conv. Defaults to a 1x1 conv.
-        loss (dict): Heatmap loss. Defaults to ``KeypointMSELoss(use_target_weight=True)``.
-        sigma (float): Gaussian sigma (heatmap pixels) used to encode targets from keypoints.
-            Defaults to 1.5 (the pipeline's MSRAHeatmap setting, 224 -> 56).
+        loss (dict): Heatmap loss, called with per-landmark weights. Defaults to
+            ``KeypointMSELoss(use_target_weight=True)``.
+        weight_squared (bool): Square the landmark weights (Eq. (5)). Defaults to True.
         init_cfg (dict, optional): Initialisation; mmpose's default when None.
     """
 
@@ -42,7 +47,7 @@ class LandmarkHeatmapHead(HeatmapHead):
                  deconv_kernel_sizes: Sequence[int] = (4, 4, 4),
                  final_layer: dict = dict(kernel_size=1),
                  loss: dict = dict(type='KeypointMSELoss', use_target_weight=True),
-                 sigma: float = 1.5,
+                 weight_squared: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             in_channels=in_channels,
@@ -53,86 +58,65 @@ class LandmarkHeatmapHead(HeatmapHead):
             loss=loss,
             decoder=None,
             init_cfg=init_cfg)
-        self.sigma = float(sigma)
+        self.weight_squared = bool(weight_squared)
 
-    def encode_heatmaps(self, keypoints: Union[np.ndarray, torch.Tensor],
-                        keypoint_weights: Union[np.ndarray, torch.Tensor],
-                        input_size: Tuple[int, int], heatmap_size: Tuple[int, int]
-                        ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Encode keypoints into Gaussian heatmaps with mmpose's :class:`MSRAHeatmap`.
+    def heatmap_loss(self, pred: torch.Tensor, heatmaps: torch.Tensor,
+                     keypoint_weights: torch.Tensor) -> torch.Tensor:
+        """Eq. (5) (or mmpose's linear weighting) on predicted and target heatmaps.
 
         Args:
-            keypoints: (N, K, 2) landmarks (x, y) in input pixels.
-            keypoint_weights: (N, K) weights; a landmark with weight 0 gets no Gaussian.
-            input_size (tuple): (W, H) of the network input.
-            heatmap_size (tuple): (w, h) of the heatmaps.
+            pred (Tensor): (N, K, h, w) predicted heatmaps.
+            heatmaps (Tensor): (N, K, h, w) target heatmaps.
+            keypoint_weights (Tensor): (N, K) landmark weights ``w`` (e.g. 1.0 moved / 0.1
+                unmoved, 0 for images or landmarks without a target).
 
         Returns:
-            tuple[Tensor, Tensor]: heatmaps (N, K, h, w) float32 and weights (N, K): the
-            given weights, zeroed for landmarks whose Gaussian falls outside the heatmap.
+            Tensor: The scalar loss (before the algorithm's weight λ).
         """
-        kpts = torch.as_tensor(keypoints).detach().cpu().float().numpy()
-        weights = torch.as_tensor(keypoint_weights).detach().cpu().float().numpy()
-        codec = MSRAHeatmap(input_size=tuple(input_size), heatmap_size=tuple(heatmap_size),
-                            sigma=self.sigma)
-        n, k = kpts.shape[:2]
-        w, h = heatmap_size
-        heatmaps = np.zeros((n, k, h, w), dtype=np.float32)
-        out_weights = weights.copy()
-        for i in range(n):
-            if not (weights[i] > 0).any():
-                continue
-            visible = (weights[i] > 0).astype(np.float32)[None]
-            enc = codec.encode(kpts[i][None], visible)
-            heatmaps[i] = enc['heatmaps']
-            out_weights[i] = weights[i] * enc['keypoint_weights'][0]
-        return torch.from_numpy(heatmaps), torch.from_numpy(out_weights)
+        weights = keypoint_weights.to(pred)
+        if self.weight_squared:
+            weights = weights * weights
+        return self.loss_module(pred, heatmaps.to(pred), weights)
 
-    def loss_landmarks(self, feats: Union[torch.Tensor, Tuple[torch.Tensor, ...]],
-                       keypoint_weights: torch.Tensor,
-                       heatmaps: Optional[torch.Tensor] = None,
-                       keypoints: Optional[torch.Tensor] = None,
-                       input_size: Optional[Tuple[int, int]] = None) -> torch.Tensor:
-        """Heatmap loss of one view.
+    def loss(self, feats: Union[torch.Tensor, Tuple[torch.Tensor, ...]],
+             data_samples: Sequence, view: int = 0) -> torch.Tensor:
+        """The landmark loss of one view from the targets the pipeline encoded.
 
         Args:
             feats (Tensor | tuple[Tensor]): Backbone output; the last map (N, C, h0, w0)
                 is used.
-            keypoint_weights (Tensor): (N, K) target weights (e.g. 1.0 moved / 0.1 unmoved
-                landmarks, 0 for images without landmarks).
-            heatmaps (Tensor, optional): (N, K, h, w) targets; must match the predicted size.
-            keypoints (Tensor, optional): (N, K, 2) landmarks in input pixels, encoded here
-                when ``heatmaps`` is None.
-            input_size (tuple, optional): (W, H) of the input images; needed with
-                ``keypoints``.
+            data_samples (Sequence[DataSample]): N samples with ``heatmaps`` (V, K, h, w) and
+                ``keypoint_weights`` (V, K) (V = 2 for x1, x3).
+            view (int): Which target view: 0 for x1, 1 for x3. Defaults to 0.
 
         Returns:
-            Tensor: the scalar ``KeypointMSELoss`` (before the algorithm's weight).
+            Tensor: The scalar :meth:`heatmap_loss`.
         """
+        name = type(self).__name__
         if isinstance(feats, torch.Tensor):
             feats = (feats, )
         pred = self.forward(tuple(feats))  # (N, K, h, w)
         n, k, h, w = pred.shape
-        keypoint_weights = keypoint_weights.to(pred)
-        if tuple(keypoint_weights.shape) != (n, k):
-            raise ValueError(f'{type(self).__name__}: keypoint_weights must be ({n}, {k}), '
-                             f'got {tuple(keypoint_weights.shape)}')
-        if heatmaps is None:
-            if keypoints is None or input_size is None:
-                raise ValueError(f'{type(self).__name__}.loss_landmarks needs heatmaps, or '
-                                 'keypoints and input_size to encode them')
-            if tuple(keypoints.shape) != (n, k, 2):
-                raise ValueError(f'{type(self).__name__}: keypoints must be ({n}, {k}, 2), '
-                                 f'got {tuple(keypoints.shape)}')
-            heatmaps, keypoint_weights = self.encode_heatmaps(
-                keypoints, keypoint_weights, input_size, (w, h))
-        heatmaps = heatmaps.to(pred)
-        keypoint_weights = keypoint_weights.to(pred)
-        if tuple(heatmaps.shape) != (n, k, h, w):
+        if data_samples is None or len(data_samples) != n:
+            raise ValueError(f'{name}: needs one data sample per image ({n}), got '
+                             f'{None if data_samples is None else len(data_samples)}')
+        heatmaps, weights = [], []
+        for i, ds in enumerate(data_samples):
+            for key in ('heatmaps', 'keypoint_weights'):
+                if key not in ds:
+                    raise KeyError(
+                        f"{name}: data sample {i} has no {key!r}; the landmark branch reads "
+                        'targets encoded by the pipeline (ContraWarpViews with a codec, then '
+                        'PackContraWarpInputs), or set model.landmark_head=None')
+            heatmaps.append(torch.as_tensor(ds.heatmaps)[view])
+            weights.append(torch.as_tensor(ds.keypoint_weights)[view])
+        heatmaps = torch.stack(heatmaps).to(pred)
+        weights = torch.stack(weights).to(pred)
+        if tuple(heatmaps.shape) != (n, k, h, w) or tuple(weights.shape) != (n, k):
             raise ValueError(
-                f'{type(self).__name__}: target heatmaps are {tuple(heatmaps.shape)} but the '
-                f'head predicts {(n, k, h, w)} from a {tuple(feats[-1].shape[-2:])} feature '
-                'map; set the pipeline codec heatmap_size to the predicted size (input / 4 for '
-                'a stride-32 backbone with 3 deconvs) or set use_pipeline_heatmaps=False in '
-                'the model to encode them from the keypoints')
-        return self.loss_module(pred, heatmaps, keypoint_weights)
+                f'{name}: target heatmaps are {tuple(heatmaps.shape)} and keypoint_weights '
+                f'{tuple(weights.shape)}, but the head predicts {(n, k, h, w)} from a '
+                f'{tuple(feats[-1].shape[-2:])} feature map; set the pipeline codec\'s '
+                'heatmap_size to the predicted size (input / 4 for a stride-32 backbone with 3 '
+                'deconvs) and its keypoints to the head\'s out_channels')
+        return self.heatmap_loss(pred, heatmaps, weights)

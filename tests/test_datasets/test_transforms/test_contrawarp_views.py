@@ -45,8 +45,8 @@ def test_views_landmarks_weights_and_heatmaps(face):
     k1, k3 = out['gt_keypoints']
     # x3 is exactly the recorded warps applied to x1; x1's landmarks follow x1's flip
     ref = x1
-    for c, m, r in out['warp_params']:
-        ref = local_warp(ref, c, m, r)
+    for params in out['warp_params']:  # (c, m, r, strength)
+        ref = local_warp(ref, *params)
     assert np.array_equal(ref, x3)
     expect_k1 = face['keypoints'].copy()
     if out['flip']:
@@ -77,21 +77,6 @@ def test_seeded_views_are_reproducible(face):
         assert np.array_equal(a, b)
     assert outs[0]['warp_params'] == outs[1]['warp_params']
     np.testing.assert_array_equal(outs[0]['heatmaps'], outs[1]['heatmaps'])
-
-
-def test_generate_face_heatmaps_weights(face):
-    t = TRANSFORMS.build(dict(type='GenerateFaceHeatmaps', codec=CODEC))
-    w = np.full(68, 0.1, np.float32)
-    w[:5] = 1.0
-    kp = face['keypoints'].copy()
-    kp[10] = (-30, -30)  # off the image: the codec zeroes its weight
-    out = t(dict(img=face['img'], gt_keypoints=kp, keypoint_weights=w))
-    assert out['heatmaps'].shape == (68, 16, 16) and 'MSRAHeatmap' in repr(t)
-    assert out['keypoint_weights'][0] == 1.0 and out['keypoint_weights'][10] == 0.0
-    np.testing.assert_allclose(out['keypoint_weights'][20], 0.1)
-    assert not out['heatmaps'][10].any() and out['heatmaps'][20].max() == pytest.approx(1.0)
-    with pytest.raises(KeyError, match='gt_keypoints'):
-        t(dict(img=face['img']))
 
 
 def test_flip_swaps_left_right_in_x1(face):
@@ -154,12 +139,17 @@ def test_colour_jitter_hue_works_under_numpy2():
         assert out.shape == img.shape and out.dtype == np.uint8
 
 
-def test_config_pipeline_dataloader_to_preprocessor(tmp_path):
-    """End to end: dataset → default_collate → SelfSupDataPreprocessor (config pipeline)."""
+DATASET_BASES = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_',
+                         'datasets')
+
+
+@pytest.mark.parametrize('base', ['ms1m_contrawarp_byol.py', 'ms1m_contrawarp_mocov2.py'])
+def test_config_pipeline_dataloader_to_preprocessor(tmp_path, base):
+    """End to end: the dataset base's pipeline (LoadFaceImage first) on another dataset's
+    files -> default_collate -> SelfSupDataPreprocessor."""
     write_voxceleb(str(tmp_path / 'vox'), num_identities=2, videos_per_identity=1,
                    frames_per_video=3, image_size=64, seed=0)
-    cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_',
-                                   'datasets', 'contrawarp_pipeline.py'))
+    cfg = Config.fromfile(osp.join(DATASET_BASES, base))
     ds = DATASETS.build(dict(type='VoxCelebFrames', data_root=str(tmp_path / 'vox'),
                              landmark_file='landmarks.npz', pipeline=cfg.train_pipeline))
     loader = torch.utils.data.DataLoader(ds, batch_size=3, collate_fn=default_collate)
@@ -182,14 +172,14 @@ def test_config_pipeline_dataloader_to_preprocessor(tmp_path):
     assert float(s.keypoints.max()) < 224 and float(s.keypoints.min()) >= 0
 
 
-def test_decoded_pipeline_with_face_folder_dataset(tmp_path):
-    """FaceFolderDataset gives mmpose-style keypoints (1, K, 2); the decoded pipeline uses them."""
+def test_dataset_base_with_face_folder_dataset(tmp_path):
+    """FaceFolderDataset lists paths and mmpose-style keypoints (1, K, 2); the dataset base's
+    pipeline loads the image (LoadFaceImage) and uses them."""
     write_face_folder(str(tmp_path / 'ff'), num=2, image_size=64, seed=0)
-    cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..', '..', '..', 'configs', '_base_',
-                                   'datasets', 'contrawarp_pipeline.py'))
+    cfg = Config.fromfile(osp.join(DATASET_BASES, 'ms1m_contrawarp_byol.py'))
     ds = DATASETS.build(dict(type='FaceFolderDataset', data_root=str(tmp_path / 'ff'),
                              data_prefix='images', landmark_file='landmarks.npz',
-                             pipeline=cfg.decoded_train_pipeline))
+                             pipeline=cfg.train_pipeline))
     np.random.seed(0)
     out = ds[0]
     assert [tuple(x.shape) for x in out['inputs']] == [(3, 224, 224)] * 3

@@ -25,9 +25,10 @@ def test_random_local_warp_reproduces_its_warps_and_moves_landmarks(face):
     out = t(_results(face))
     img, kpts = face['img'], face['keypoints']
     assert len(out['warp_params']) == 3
-    for c, m, r in out['warp_params']:
-        img = local_warp(img, c, m, r)
-        kpts = warp_points(kpts, c, m, r)
+    for c, m, r, strength in out['warp_params']:
+        assert 150 <= strength <= 300  # the default reading: K0 = 100 / strength
+        img = local_warp(img, c, m, r, strength)
+        kpts = warp_points(kpts, c, m, r, strength)
     assert np.array_equal(out['img'], img)
     np.testing.assert_allclose(out['gt_keypoints'], kpts, atol=1e-4)
     disp = np.linalg.norm(kpts - face['keypoints'], axis=1)
@@ -35,25 +36,33 @@ def test_random_local_warp_reproduces_its_warps_and_moves_landmarks(face):
     assert out['warp_moved'].any() and out['gt_keypoints'].dtype == np.float32
 
 
-def test_sampling_ranges_scale_with_image_size(face):
-    t = RandomLocalWarp(num_warps=1, seed=0)
+@pytest.mark.parametrize('mode', ['denominator', 'step'])
+def test_sampling_ranges_scale_with_image_size(face, mode):
+    t = RandomLocalWarp(num_warps=1, seed=0, strength_mode=mode)
+    assert f'strength_mode={mode!r}' in repr(t)
     s = 112 / 224
     steps = []
     for _ in range(300):
-        (cx, cy), (mx, my), r = t(_results(face))['warp_params'][0]
+        (cx, cy), (mx, my), r, strength = t(_results(face))['warp_params'][0]
         assert 50 * s <= cx <= 150 * s and 50 * s <= cy <= 150 * s
         assert 50 * s <= r <= 80 * s
         steps.append(np.hypot(mx - cx, my - cy))
-    steps = np.array(steps)  # sqrt(U(100, 200)) * U(1.5, 3.0), times s
-    assert steps.min() >= 10 * 1.5 * s - 1e-6 and steps.max() <= np.sqrt(200) * 3 * s + 1e-6
-    assert steps.min() < 10 and steps.max() > 16  # covers most of [7.5, 21.2]
+    steps = np.array(steps)
+    if mode == 'denominator':  # sqrt(U(100, 200)) times s; strength in K0
+        assert 150 <= strength <= 300
+        assert steps.min() >= 10 * s - 1e-6 and steps.max() <= np.sqrt(200) * s + 1e-6
+        assert steps.min() < 5.3 and steps.max() > 6.8  # covers most of [5, 7.07]
+    else:  # sqrt(U(100, 200)) * U(1.5, 3.0), times s; Eq. (1) as printed
+        assert strength == 100
+        assert steps.min() >= 10 * 1.5 * s - 1e-6 and steps.max() <= np.sqrt(200) * 3 * s + 1e-6
+        assert steps.min() < 10 and steps.max() > 16  # covers most of [7.5, 21.2]
 
 
 def test_landmark_mode_centres_on_landmarks(face):
     t = RandomLocalWarp(num_warps=1, center_mode='landmark', landmark_jitter=2.,
                         landmark_indices=[30, 48], seed=1)
     for _ in range(30):
-        (cx, cy), _, _ = t(_results(face))['warp_params'][0]
+        (cx, cy), _, _, _ = t(_results(face))['warp_params'][0]
         d = np.abs(face['keypoints'][[30, 48]] - [cx, cy]).max(1)
         assert d.min() <= 2 * 112 / 224 + 1e-6
 
@@ -81,6 +90,8 @@ def test_bad_inputs_raise_clear_errors(face):
         RandomLocalWarp()(dict(img=face['img'][..., 0]))
     with pytest.raises(ValueError, match='center_mode'):
         RandomLocalWarp(center_mode='eyes')
+    with pytest.raises(ValueError, match='strength_mode'):
+        RandomLocalWarp(strength_mode='percent')
     # without landmarks, random mode works and adds no warp_moved
     out = RandomLocalWarp(seed=0)(dict(img=face['img'].copy()))
     assert 'warp_moved' not in out and len(out['warp_params']) == 2

@@ -1,7 +1,7 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 """ContraWarpBYOL / SimSiam / MoCoV2 on hand-built batches in the pipeline's format."""
 import copy
-import math
+import inspect
 
 import pytest
 import torch
@@ -29,7 +29,7 @@ def _byol(**kw):
         type='ContraWarpBYOL', backbone=_backbone(),
         neck=dict(type='NonLinearNeck', in_channels=512, hid_channels=32, out_channels=16,
                   with_bias=True, with_last_bn=False, norm_cfg=BN1D),
-        head=dict(type='LatentPredictHead', loss=dict(type='CosineSimilarityLoss'),
+        head=dict(type='ContraWarpHead',
                   predictor=dict(type='NonLinearNeck', in_channels=16, hid_channels=32,
                                  out_channels=16, with_bias=True, with_last_bn=False,
                                  with_avg_pool=False, norm_cfg=BN1D)),
@@ -43,7 +43,7 @@ def _simsiam(**kw):
         type='ContraWarpSimSiam', backbone=_backbone(),
         neck=dict(type='NonLinearNeck', in_channels=512, hid_channels=32, out_channels=16,
                   num_layers=3, with_last_bn_affine=False, norm_cfg=BN1D),
-        head=dict(type='LatentPredictHead', loss=dict(type='CosineSimilarityLoss'),
+        head=dict(type='ContraWarpHead',
                   predictor=dict(type='NonLinearNeck', in_channels=16, hid_channels=8,
                                  out_channels=16, with_avg_pool=False, with_last_bn=False,
                                  with_last_bias=True, norm_cfg=BN1D)),
@@ -71,7 +71,9 @@ def _build(cfg):
     return model
 
 
-def _batch(n=4, has=(True, True, False, True), heatmaps=None, seed=0):
+def _batch(n=4, has=(True, True, False, True), seed=0, hm_size=8):
+    """Views and samples as PackContraWarpInputs gives them: pipeline-encoded heatmaps
+    (random here) and weights 1.0 / 0.1 (all zeros without landmarks)."""
     g = torch.Generator().manual_seed(seed)
     views = [torch.randn(n, 3, H, H, generator=g) for _ in range(3)]
     samples = []
@@ -79,13 +81,13 @@ def _batch(n=4, has=(True, True, False, True), heatmaps=None, seed=0):
         ds = DataSample()
         kpts = 4 + torch.rand(2, K, 2, generator=g) * (H - 8)
         w = torch.where(torch.rand(2, K, generator=g) > 0.5, 1.0, 0.1)
+        hm = torch.rand(2, K, hm_size, hm_size, generator=g)
         if not has[i]:
-            w = torch.zeros(2, K)
+            w, hm = torch.zeros(2, K), torch.zeros(2, K, hm_size, hm_size)
         ds.set_field(kpts, 'keypoints')
         ds.set_field(w, 'keypoint_weights')
+        ds.set_field(hm, 'heatmaps')
         ds.set_field(bool(has[i]), 'has_landmarks', field_type='metainfo')
-        if heatmaps is not None:
-            ds.set_field(heatmaps[i], 'heatmaps')
         samples.append(ds)
     return views, samples
 
@@ -95,11 +97,28 @@ def _max_iters():
     MessageHub.get_current_instance().update_info('max_iters', 100)
 
 
+def test_byol_and_simsiam_define_no_init_and_take_the_mixin_arguments():
+    from mmfer.models import ContraWarpBYOL, ContraWarpMoCoV2, ContraWarpSimSiam
+    from mmfer.models.algorithms.contrawarp_mixin import ContraWarpMixin
+    for cls in (ContraWarpBYOL, ContraWarpSimSiam, ContraWarpMoCoV2):
+        assert '__init__' not in vars(cls), cls  # as mmpretrain's SimSiam
+        assert cls.__mro__[1] is ContraWarpMixin
+    assert set(inspect.signature(ContraWarpMixin.__init__).parameters) == {
+        'self', 'landmark_head', 'landmark_loss_weight', 'kwargs'}
+    model = _build(_byol(landmark_loss_weight=7.0, base_momentum=0.02))
+    assert model.landmark_loss_weight == 7.0 and model.target_net.momentum == 0.02
+    assert type(model.head).__name__ == 'ContraWarpHead'
+    assert type(model.head.loss_module).__name__ == 'ContraWarpLoss'
+    assert model.head.loss_module.target_similarity == 0.6
+    assert not _build(_simsiam(landmark_head=None)).with_landmark_head
+    with pytest.raises(TypeError, match='contrawarp_loss'):
+        MODELS.build(_byol(contrawarp_loss=dict(type='ContraWarpLoss')))
+
+
 @pytest.mark.parametrize('cfg_fn, keys', [
-    (_byol, {'loss_cont12', 'loss_cont13', 'loss_lm1', 'loss_lm3', 'sim12', 'sim13',
-             'momentum'}),
+    (_byol, {'loss_cont12', 'loss_cont13', 'loss_lm1', 'loss_lm3', 'sim12', 'sim13'}),
     (_simsiam, {'loss_cont12', 'loss_cont13', 'loss_lm1', 'loss_lm3', 'sim12', 'sim13'}),
-    (_mocov2, {'loss_cont', 'loss_lm1', 'loss_lm3', 'sim12', 'sim13', 'momentum'}),
+    (_mocov2, {'loss_cont', 'loss_lm1', 'loss_lm3', 'sim12', 'sim13'}),
 ])
 def test_loss_keys_gradients_and_extract_feat(cfg_fn, keys):
     model = _build(cfg_fn())
@@ -129,27 +148,32 @@ def test_loss_keys_gradients_and_extract_feat(cfg_fn, keys):
     assert torch.allclose(feats[-1], model.backbone(views[0])[-1])
 
 
-def test_byol_matches_contrawarp_loss_and_momentum_schedule():
-    model = _build(_byol(landmark_head=None))
+@pytest.mark.parametrize('cfg_fn', [_byol, _simsiam])
+def test_loss_is_the_heads_contrawarp_loss_on_predictions_and_targets(cfg_fn):
+    """BYOL: online predictions vs the target network's projections; SimSiam: vs the online
+    projections themselves (stop-gradient), both through ContraWarpHead -> ContraWarpLoss."""
+    model = _build(cfg_fn(landmark_head=None))
     views, samples = _batch()
     losses = model.loss(views, samples)
     assert 'loss_lm1' not in losses
-    # recompute: online predictions vs target projections (target = copy after 1st update)
     with torch.no_grad():
-        p = [model.head.predictor(model.neck(model.backbone(x)))[0] for x in views]
-        z = [model.target_net(x)[0] for x in views]
-    ref = model.contrawarp_loss(*p, *z)
+        z = [model.neck(model.backbone(x))[0] for x in views]
+        p = [model.head.predictor([zi])[0] for zi in z]
+        if hasattr(model, 'target_net'):  # the copy made by the first update
+            z = [model.target_net(x)[0] for x in views]
+    ref = model.head.loss_module(*p, *z)
     for k in ('loss_cont12', 'loss_cont13', 'sim12', 'sim13'):
         assert float(losses[k]) == pytest.approx(float(ref[k]), abs=1e-5), k
-    # tau = 1 - m, m cosine-annealed from base_momentum=0.004 to 0 over max_iters=100
-    assert float(losses['momentum']) == pytest.approx(0.996)
-    model.loss(views, samples)  # update with steps=1
-    tau = float(model.loss(views, samples)['momentum'])  # update with steps=2
-    assert tau == pytest.approx(1 - 0.004 * (math.cos(2 * math.pi / 100) + 1) / 2, abs=1e-7)
-    assert 0.996 < tau < 1.0
+    # Eqs. (2)-(4) by hand on the same predictions and targets
+    pn, zn = [F.normalize(t, dim=1) for t in p], [F.normalize(t, dim=1) for t in z]
+    sim12 = 0.5 * ((pn[0] * zn[1]).sum(1) + (pn[1] * zn[0]).sum(1))
+    sim13 = 0.5 * ((pn[0] * zn[2]).sum(1) + (pn[2] * zn[0]).sum(1))
+    assert float(losses['loss_cont12']) == pytest.approx(float(-sim12.mean()), abs=1e-5)
+    assert float(losses['loss_cont13']) == pytest.approx(
+        float(torch.clamp(sim13, min=0.6).mean()), abs=1e-5)
 
 
-def test_landmark_branch_targets_weights_and_heatmap_paths():
+def test_landmark_branch_reads_the_pipeline_targets_of_x1_and_x3():
     model = _build(_simsiam())
     head = model.landmark_head
     views, samples = _batch(has=(False, False, False, False))
@@ -158,49 +182,24 @@ def test_landmark_branch_targets_weights_and_heatmap_paths():
     assert float(losses['loss_lm1']) == 0 and float(losses['loss_lm3']) == 0
     assert losses['loss_lm1'].requires_grad
 
-    # keypoints-only samples and the same targets given as pipeline heatmaps agree exactly
+    # the loss is lambda * Eq. (5) on x1's / x3's backbone maps and targets 0 / 1
     views, samples = _batch(seed=3)
-    hms = []
-    for ds in samples:
-        enc = [head.encode_heatmaps(ds.keypoints[v][None], ds.keypoint_weights[v][None],
-                                    (H, H), (8, 8))[0][0] for v in range(2)]
-        hms.append(torch.stack(enc))
-    _, with_hm = _batch(seed=3, heatmaps=hms)
     a = model.loss(views, samples)
-    b = model.loss(views, with_hm)
-    assert float(a['loss_lm1']) > 0
-    assert float(a['loss_lm1']) == pytest.approx(float(b['loss_lm1']), rel=1e-6)
-    assert float(a['loss_lm3']) == pytest.approx(float(b['loss_lm3']), rel=1e-6)
-
-    # the loss is lambda * KeypointMSELoss(pred, target, weights) on x1's backbone map
     with torch.no_grad():
-        feat1 = model.backbone(views[0])
-        pred = head.forward(feat1)
-        w = torch.stack([ds.keypoint_weights[0] for ds in samples])
-        hm = torch.stack([h[0] for h in hms])
-        ref = ((pred - hm)**2 * w[..., None, None]).mean()
-    assert model.landmark_loss_weight == 100.0
-    assert float(a['loss_lm1']) == pytest.approx(100.0 * float(ref), rel=1e-4)
+        for name, x, v in (('loss_lm1', views[0], 0), ('loss_lm3', views[2], 1)):
+            pred = head.forward(model.backbone(x))
+            w = torch.stack([ds.keypoint_weights[v] for ds in samples])
+            hm = torch.stack([ds.heatmaps[v] for ds in samples])
+            ref = ((pred - hm)**2 * (w**2)[..., None, None]).mean()  # w², Eq. (5)
+            assert float(a[name]) == pytest.approx(100.0 * float(ref), rel=1e-4), name
+    assert model.landmark_loss_weight == 100.0 and head.weight_squared
 
-    # the unmoved/moved weights matter: scaling them scales the loss
+    # the unmoved/moved weights matter: halving them quarters the loss (w²)
     _, scaled = _batch(seed=3)
     for ds in scaled:
         ds.set_field(ds.keypoint_weights * 0.5, 'keypoint_weights')
     c = model.loss(views, scaled)
-    assert float(c['loss_lm1']) == pytest.approx(0.5 * float(a['loss_lm1']), rel=1e-5)
-
-
-def test_encode_heatmaps_matches_mmpose_codec():
-    from mmpose.codecs import MSRAHeatmap
-    model = _build(_simsiam())
-    kpts = torch.tensor([[[10.3, 12.7], [200.0, 5.0]]])  # 2nd landmark outside the image
-    hm, w = model.landmark_head.encode_heatmaps(kpts, torch.tensor([[1.0, 0.1]]),
-                                                (64, 64), (16, 16))
-    enc = MSRAHeatmap(input_size=(64, 64), heatmap_size=(16, 16), sigma=1.5).encode(
-        kpts.numpy(), None)
-    assert torch.allclose(hm[0], torch.from_numpy(enc['heatmaps']))
-    assert w.tolist() == [[1.0, 0.0]]  # outside: dropped by the codec
-    assert hm[0, 0].max() == 1.0 and hm[0, 1].max() == 0.0
+    assert float(c['loss_lm1']) == pytest.approx(0.25 * float(a['loss_lm1']), rel=1e-5)
 
 
 def test_bad_inputs_have_clear_errors():
@@ -214,13 +213,15 @@ def test_bad_inputs_have_clear_errors():
     del bad[1].keypoint_weights
     with pytest.raises(KeyError, match="sample 1 has no 'keypoint_weights'"):
         model.loss(views, bad)
-    hms = [torch.zeros(2, K, 56, 56) for _ in range(4)]
-    _, wrong = _batch(heatmaps=hms)
+    bad = copy.deepcopy(samples)
+    del bad[2].heatmaps
+    with pytest.raises(KeyError, match="sample 2 has no 'heatmaps'.*encoded by the pipeline"):
+        model.loss(views, bad)
+    _, wrong = _batch(hm_size=56)
     with pytest.raises(ValueError, match=r'target heatmaps are \(4, 68, 56, 56\).*predicts'):
         model.loss(views, wrong)
-    # ... which the keypoint path avoids
-    model_kp = _build(_byol(use_pipeline_heatmaps=False))
-    assert torch.isfinite(model_kp.loss(views, wrong)['loss_lm1'])
+    with pytest.raises(ValueError, match=r'one data sample per image \(4\), got 3'):
+        model.loss(views, samples[:3])
 
 
 def test_mocov2_warped_key_is_an_extra_full_negative():
@@ -241,7 +242,6 @@ def test_mocov2_warped_key_is_an_extra_full_negative():
     assert torch.allclose(model.queue[:, :4].T, k2, atol=1e-5)
     assert torch.equal(model.queue[:, 4:], queue_before[:, 4:])
     assert int(model.queue_ptr) == 4
-    assert float(losses['momentum']) == pytest.approx(0.99)
     # making x3 identical to x2 makes the extra negative as hard as the positive
     hard = model.loss([views[0], views[1], views[1]], samples)
     assert float(hard['loss_cont']) > float(losses['loss_cont'])

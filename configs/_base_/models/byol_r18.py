@@ -1,8 +1,8 @@
-# ContraWarping on BYOL, ResNet-50 backbone (mmpretrain's BYOL projector/predictor sizes).
-# The landmark branch (LD) is off here; configs switch it on with `landmark_head=...`.
+# BYOL (mmpretrain's BYOL: projector, predictor and CosineEMA target network of its config),
+# ResNet-18 backbone; the base of contrawarp_byol_r18.py.
 model = dict(
-    type='ContraWarpBYOL',
-    base_momentum=0.01,  # CosineEMA: target decay tau = 1 - 0.01 -> 1
+    type='BYOL',
+    base_momentum=0.01,  # CosineEMA: target decay tau = 1 - 0.01 -> 1 (mmpretrain's BYOL config)
     data_preprocessor=dict(
         type='SelfSupDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
@@ -10,12 +10,12 @@ model = dict(
         to_rgb=True),
     backbone=dict(
         type='ResNet',
-        depth=50,
+        depth=18,
         norm_cfg=dict(type='SyncBN'),
         zero_init_residual=False),
     neck=dict(
         type='NonLinearNeck',
-        in_channels=2048,
+        in_channels=512,
         hid_channels=4096,
         out_channels=256,
         num_layers=2,
@@ -35,11 +35,7 @@ model = dict(
             with_last_bn=False,
             with_avg_pool=False,
             norm_cfg=dict(type='SyncBN')),
-        # BYOL's own loss, unused by ContraWarpBYOL (kept: LatentPredictHead requires one)
         loss=dict(type='CosineSimilarityLoss')),
-    contrawarp_loss=dict(type='ContraWarpLoss', target_similarity=0.6),
-    # LD branch off here; on: dict(type='LandmarkHeatmapHead', in_channels=<C>) (its defaults:
-    # 3 x (256 ch, k=4) deconvs + 1x1 conv to 68, KeypointMSELoss(use_target_weight=True))
-    # landmark_head=None (default): LD off
-    landmark_loss_weight=100.0,
 )
+# log the target network's decay tau as `momentum`
+custom_hooks = [dict(type='EMAMomentumLoggerHook')]
