@@ -6,7 +6,7 @@ Examples:
     python tools/train.py configs/contrawarp/byol_r18_synthetic.py
     python tools/train.py CONFIG --resume                # resume from work_dir's last checkpoint
     python tools/train.py CONFIG --resume path/iter_100.pth
-    tools/dist_train.sh configs/contrawarp/byol_r50.py 8  # 8 GPUs via torchrun
+    tools/dist_train.sh configs/contrawarp/contrawarp-byol_resnet50_8xb512-lars-coslr-50e_ms1m.py 8  # 8 GPUs via torchrun
 """
 import argparse
 import os

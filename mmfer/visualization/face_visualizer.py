@@ -136,13 +136,14 @@ class FaceVisualizer(Visualizer):
         """Draw local warps (ContraWarping Eq. (1)): circle r around c, arrow c → m, dot at c.
 
         Args:
-            warp_params (Sequence): ``(c, m, r)`` triples, c and m (x, y) in image pixels.
+            warp_params (Sequence): ``(c, m, r)`` or ``(c, m, r, strength)`` tuples (as
+                ``RandomLocalWarp`` records them), c and m (x, y) in image pixels.
 
         Returns:
             FaceVisualizer: self.
         """
         img = self._canvas()
-        for c, m, r in warp_params:
+        for c, m, r, *_ in warp_params:
             cv2.circle(img, self._px(c), int(round(float(r))), self.warp_radius_color,
                        self.line_width, cv2.LINE_AA)
             cv2.arrowedLine(img, self._px(c), self._px(m), self.warp_arrow_color,
@@ -190,7 +191,7 @@ class FaceVisualizer(Visualizer):
         self.set_image(body)
         if warp_params:
             self.draw_warps([(to_view(c), to_view(m), float(r) * s)
-                             for c, m, r in warp_params])
+                             for c, m, r, *_ in warp_params])
         if keypoints is not None:
             self.draw_landmarks(to_view(np.asarray(keypoints).reshape(-1, 2)), visible, moved,
                                 color)

@@ -11,12 +11,13 @@ from mmfer.datasets.synthetic import write_voxceleb
 from mmfer.visualization import FaceVisualizer
 
 CONTRAWARP = """
-_base_ = ['{root}/configs/_base_/datasets/contrawarp_pipeline.py',
+_base_ = ['{root}/configs/_base_/datasets/ms1m_contrawarp_byol.py',
           '{root}/configs/_base_/default_runtime.py']
 train_dataloader = dict(
     batch_size=2, num_workers=0, collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='VoxCelebFrames', data_root='{data}', landmark_file='landmarks.npz',
+    dataset=dict(_delete_=True, type='VoxCelebFrames', data_root='{data}',
+                 landmark_file='landmarks.npz',
                  pipeline={{{{_base_.train_pipeline}}}}))
 """
 SSLFER = """
@@ -52,18 +53,19 @@ def test_show_views_contrawarp_grid_with_legend(tmp_path, repo_root, voxceleb):
     cfg = tmp_path / 'cw.py'
     cfg.write_text(CONTRAWARP.format(root=repo_root, data=voxceleb))
     proc = _run(repo_root, str(cfg), '--num', '3', '--out', str(tmp_path / 'cw.png'),
-                '--cell', '64')
+                '--cell', '128')
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f'wrote {tmp_path / "cw.png"}' in proc.stdout
     img = cv2.imread(str(tmp_path / 'cw.png'))[..., ::-1]  # RGB
     vis = FaceVisualizer(name='test_show_views_legend')
-    legend = vis.legend(4 * 64)
+    legend = vis.legend(4 * 128)
     np.testing.assert_array_equal(img[:legend.shape[0]], legend)  # the colour legend on top
-    _check_grid(img, 3, 4, top=legend.shape[0])
-    # the x3 column carries the warp arrows (cyan); x2 has none
+    _check_grid(img, 3, 4, cell=128, top=legend.shape[0])
+    # the x3 column carries the warp arrows (cyan); x2 has none. Cells of 128 px: the paper's
+    # steps (|m - c| of 10-14 px at 224 px) would be 3-4 px long in a 64 px cell
     grid = img[legend.shape[0]:]
     cyan = (np.abs(grid.astype(int) - vis.warp_arrow_color).sum(-1) < 60)
-    assert cyan[:, 3 * 64:].sum() > 10 and cyan[:, 2 * 64:3 * 64].sum() == 0
+    assert cyan[:, 3 * 128:].sum() > 10 and cyan[:, 2 * 128:3 * 128].sum() == 0
 
 
 @pytest.mark.slow

@@ -277,7 +277,7 @@ def write_report(args, results: Dict[str, Dict], commands: Dict[str, str],
     lines += [
         '', 'On real data: extract pseudo-landmarks with `tools/landmarks/extract_landmarks.py` '
         '(mmpose HRNetV2-W18 300W checkpoint), pre-train with '
-        '`tools/dist_train.sh configs/contrawarp/byol_r50.py 8` and evaluate with '
+        '`tools/dist_train.sh configs/contrawarp/contrawarp-byol_resnet50_8xb512-lars-coslr-50e_ms1m.py 8` and evaluate with '
         '`tools/test.py configs/benchmarks/knn_rafdb_r18.py CKPT --eval knn linear` '
         '(see README).', '']
     out = osp.join(REPO, args.work_dir, 'report.md')
