@@ -146,7 +146,8 @@ class FaceFolderDataset(BaseDataset):
         landmark_dir (str, optional): Folder of the per-image landmark files.
         missing_landmarks (str): 'keep' | 'drop' | 'error'. Defaults to 'keep'.
         min_landmark_score (float): Landmark files' points whose score is below this get
-            ``keypoints_visible`` 0. Defaults to 0.
+            ``keypoints_visible`` 0. Defaults to 0. A score of exactly 0 always means
+            invisible: the landmark tools write 0 for points they flag (outside the image).
         missing_images (str): A listed image that does not exist at start-up: 'error' (raise,
             naming the file) or 'drop' (count, log and drop it). Defaults to 'error'.
         check_files (bool): Check at start-up that every listed image exists. Defaults to True.
@@ -329,7 +330,8 @@ class FaceFolderDataset(BaseDataset):
                             has_landmarks=False)
             else:
                 kpts, scores = found
-                visible = (scores >= self.min_landmark_score).astype(np.float32)
+                visible = ((scores > 0) & (scores >= self.min_landmark_score)
+                           ).astype(np.float32)
                 info.update(keypoints=np.asarray(kpts, np.float32)[None],
                             keypoint_scores=np.asarray(scores, np.float32)[None],
                             keypoints_visible=visible[None], has_landmarks=True)

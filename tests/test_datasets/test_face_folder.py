@@ -53,6 +53,14 @@ def test_missing_landmarks_keep_drop_error(face_root, tmp_path):
     assert len(kept) == 6 and kept.num_without_landmarks == 2
     assert [kept.get_data_info(i)['has_landmarks'] for i in range(6)] == [True] * 4 + [False] * 2
     assert not kept[5]['keypoints'].any() and not kept[5]['keypoints_visible'].any()
+    # points the landmark tools flag (score 0, e.g. outside the image) are never visible
+    scores = np.stack([table[k][1] for k in keys]).copy()
+    scores[0, :3] = 0.0
+    flagged = str(tmp_path / 'flagged.npz')
+    save_landmarks(flagged, keys, np.stack([table[k][0] for k in keys]), scores)
+    vis = _build(data_root=face_root, data_prefix='images',
+                 landmark_file=flagged).get_data_info(0)['keypoints_visible'][0]
+    assert vis[:3].sum() == 0 and vis[3:].all()
     dropped = _build(data_root=face_root, data_prefix='images', landmark_file=lm,
                      missing_landmarks='drop')
     assert len(dropped) == 4 and dropped.num_dropped_without_landmarks == 2
