@@ -9,8 +9,12 @@ Examples::
 
 ``--num`` is the number of images of one format (RAF-DB/AffectNet: 80 % train, 20 % test/
 validation; FEC: ``num // 3`` triplets of three images, 80 % train; video formats: rounded up
-to whole videos). With ``--format all`` each format goes to ``OUT_ROOT/<format>``. See
-:mod:`mmfer.datasets.synthetic.writers` for the layouts.
+to whole videos). With ``--format all`` each format goes to ``OUT_ROOT/<format>`` (``folder``
+to ``OUT_ROOT/synthetic_faces``, ``ms1m`` to ``OUT_ROOT/faces_emore``), so
+``make_synthetic_faces.py data --format all`` puts every layout where the configs read it. See
+:mod:`mmfer.datasets.synthetic.writers` for the layouts; ``voxceleb`` is written as the
+SSL-FER configs read it (``OUT_ROOT/frames/<identity>/<video>/<frame>.jpg`` and
+``OUT_ROOT/landmarks.npz``).
 
 RAF-DB's train (k-NN bank) and test splits have disjoint people unless
 ``--identity-split shared`` (the earlier layout). A non-empty output folder is refused unless
@@ -27,6 +31,8 @@ import time
 FORMATS = ('folder', 'rafdb', 'affectnet', 'fer2013', 'affwild2', 'voxceleb', 'fec', 'ms1m',
            'bp4d', 'disfa', 'gft', 'lfw')
 DEFAULT_SIZE = dict(rafdb=100, fer2013=48, lfw=250)
+#: ``--format all`` folder of each format: the ``data/<folder>`` the configs read.
+ALL_DIRS = dict(folder='synthetic_faces', ms1m='faces_emore')
 
 
 def parse_args(argv=None):
@@ -101,7 +107,9 @@ def write_format(fmt: str, root: str, args) -> dict:
         fpv = fpv or 10
         n_ids = args.num_identities or max(1, math.ceil(num / (2 * fpv)))
         vids = max(1, math.ceil(num / (n_ids * fpv)))
-        return W.write_voxceleb(root, n_ids, vids, fpv, size, seed, progress=prog)
+        # frames/ + landmarks.npz keyed frames/...: what the SSL-FER configs read
+        return W.write_voxceleb(root, n_ids, vids, fpv, size, seed, progress=prog,
+                                frames_dir='frames')
     if fmt == 'fec':
         n_train, n_test = _split(max(1, num // 3))
         return W.write_fec(root, n_train, n_test, size, seed, ids, progress=prog)
@@ -140,8 +148,8 @@ def main(argv=None) -> int:
     from mmfer.datasets.synthetic import check_out_root, fresh_out_root
     args = parse_args(argv)
     formats = FORMATS if args.format == 'all' else (args.format, )
-    roots = {f: osp.join(args.out_root, f) if args.format == 'all' else args.out_root
-             for f in formats}
+    roots = {f: osp.join(args.out_root, ALL_DIRS.get(f, f)) if args.format == 'all'
+             else args.out_root for f in formats}
     try:
         for root in roots.values():           # refuse before writing anything
             check_out_root(root, args.overwrite)

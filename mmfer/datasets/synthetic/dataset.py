@@ -227,8 +227,8 @@ class SyntheticFaceDataset(_SyntheticBase):
 
     The pipeline starts after image loading (as for ``FaceFolderDataset``). People are a
     function of ``seed`` (the generator seed): use another ``seed`` (or a disjoint
-    ``identity_offset`` range) for evaluation people. Rendering costs about 1-3 ms per face
-    at 64-112 px (``benchmarks/bench_synthetic.py``).
+    ``identity_offset`` range) for evaluation people. A face takes a few milliseconds to
+    render (``benchmarks/bench_synthetic.py`` measures it).
 
     Args:
         num_samples (int): Dataset length. Defaults to 10000.

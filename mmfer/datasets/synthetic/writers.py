@@ -513,11 +513,13 @@ def write_affwild2(out_root: str, num_videos: int = 4, frames_per_video: int = 6
 
 def write_voxceleb(out_root: str, num_identities: int = 4, videos_per_identity: int = 2,
                    frames_per_video: int = 10, image_size: int = 112, seed: int = 0,
-                   progress: bool = False) -> Dict:
+                   progress: bool = False, frames_dir: str = '') -> Dict:
     """VoxCeleb-style ``<identity>/<video>/<frame:05d>.jpg`` tree (``id10001/vid_000/00001.jpg``).
 
     ``landmarks.npz`` at the root holds every frame's 68 landmarks (paths relative to the
-    root); ``meta.csv`` holds identity, video, frame and expression of each frame.
+    root); ``meta.csv`` holds identity, video, frame and expression of each frame. With
+    ``frames_dir='frames'`` the tree goes below ``out_root/frames/`` (the layout of the SSL-FER
+    configs: ``data_prefix=dict(img_path='frames/')``, landmark keys ``frames/id10001/...``).
 
     Returns:
         dict: ``root``, ``num_images``, ``num_videos``, ``landmarks``, ``meta``.
@@ -532,6 +534,7 @@ def write_voxceleb(out_root: str, num_identities: int = 4, videos_per_identity: 
                                       seed=seed * 100003 + vid, video=vid)
             for fr in frames:
                 rel = f'id{10001 + k}/vid_{j:03d}/{fr["frame"] + 1:05d}.jpg'
+                rel = f'{frames_dir.strip("/")}/{rel}' if frames_dir.strip('/') else rel
                 imwrite(osp.join(out_root, rel), fr['img'])
                 paths.append(rel)
                 kpts.append(fr['keypoints'])
