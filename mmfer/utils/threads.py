@@ -2,15 +2,19 @@
 """How many intra-op threads torch uses in the training process, from the CPUs and workers.
 
 PyTorch's default (one thread per physical core) ignores the dataloader workers, which also
-need CPU time, and other processes: on a 2-core machine with 2 workers, 2 torch threads made
-CPU pre-training 4-10x slower while other jobs ran (``benchmarks/bench_threads.py`` measures
-it). :func:`choose_num_threads` gives each worker a core and the model the rest (at least 1),
-per training process when several share the node (torchrun's ``LOCAL_WORLD_SIZE``).
+need CPU time, and other processes. On a 2-core machine where other jobs kept the load average
+at 6-10, 2 torch threads made a BYOL ResNet-18 step 2.4-28x slower than 1 thread, with 0, 1
+or 2 workers (``benchmarks/bench_threads.py``; the OpenMP threads wait for each other when the
+CPUs are taken). :func:`choose_num_threads` gives each worker a core and the model the rest,
+but no more threads than the CPUs the other processes leave idle (the 1-minute load average at
+start-up), and at least 1; per training process when several share the node (torchrun's
+``LOCAL_WORLD_SIZE``).
 
 Precedence in :func:`setup_torch_threads`: an explicit value (argument, or the config key
 ``env_cfg.torch_threads``), then ``OMP_NUM_THREADS`` from the environment, then the automatic
 choice. ``tools/train.py`` calls :func:`setup_torch_threads` with the run's config.
 """
+import math
 import os
 from typing import Mapping, Optional, Tuple
 
@@ -25,23 +29,37 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def load_average() -> Optional[float]:
+    """The 1-minute load average, or None where the OS has none."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
+
+
 def choose_num_threads(num_workers: int, cpus: Optional[int] = None,
-                       procs_per_node: int = 1) -> int:
-    """Torch threads of one training process: its share of the CPUs minus its workers.
+                       procs_per_node: int = 1, load: Optional[float] = None) -> int:
+    """Torch threads of one training process.
 
     Args:
         num_workers (int): Dataloader worker processes of this training process.
         cpus (int, optional): CPUs available; default :func:`available_cpus`.
         procs_per_node (int): Training processes sharing these CPUs. Defaults to 1.
+        load (float, optional): Runnable processes of *other* jobs (the load average before
+            this run starts); None ignores the load.
 
     Returns:
-        int: ``max(1, cpus // procs_per_node - num_workers)``.
+        int: ``max(1, min(cpus // procs_per_node - num_workers, idle))`` where
+        ``idle = round((cpus - load) / procs_per_node)`` (no cap without ``load``).
     """
     if num_workers < 0 or procs_per_node < 1:
         raise ValueError(f'need num_workers >= 0 and procs_per_node >= 1, got {num_workers}, '
                          f'{procs_per_node}')
     cpus = available_cpus() if cpus is None else int(cpus)
-    return max(1, cpus // procs_per_node - int(num_workers))
+    n = cpus // procs_per_node - int(num_workers)
+    if load is not None:
+        n = min(n, math.floor((cpus - float(load)) / procs_per_node + 0.5))
+    return max(1, n)
 
 
 def _positive_int(value, what: str) -> int:
@@ -56,7 +74,8 @@ def _positive_int(value, what: str) -> int:
 
 def resolve_num_threads(num_workers: int, threads: Optional[int] = None,
                         env: Optional[Mapping[str, str]] = None,
-                        cpus: Optional[int] = None) -> Tuple[int, str]:
+                        cpus: Optional[int] = None,
+                        load: Optional[float] = -1.0) -> Tuple[int, str]:
     """The number of torch threads and why (a sentence for the log).
 
     Args:
@@ -65,6 +84,8 @@ def resolve_num_threads(num_workers: int, threads: Optional[int] = None,
         env (Mapping, optional): Environment; default ``os.environ`` (``OMP_NUM_THREADS``,
             ``LOCAL_WORLD_SIZE``).
         cpus (int, optional): CPUs available; default :func:`available_cpus`.
+        load (float, optional): Load of other jobs; the default (-1) reads
+            :func:`load_average`, None ignores the load.
 
     Returns:
         tuple: ``(threads, reason)``.
@@ -79,9 +100,12 @@ def resolve_num_threads(num_workers: int, threads: Optional[int] = None,
         return _positive_int(env[ENV_VAR], ENV_VAR), f'from {ENV_VAR}'
     cpus = available_cpus() if cpus is None else int(cpus)
     procs = _positive_int(env.get('LOCAL_WORLD_SIZE', '1') or '1', 'LOCAL_WORLD_SIZE')
-    n = choose_num_threads(num_workers, cpus, procs)
+    if load is not None and load < 0:
+        load = load_average()
+    n = choose_num_threads(num_workers, cpus, procs, load)
     share = f'{cpus} CPUs' + (f' / {procs} processes' if procs > 1 else '')
-    return n, (f'auto: {share} - {num_workers} dataloader workers; override with '
+    busy = '' if load is None else f', load average {load:.1f}'
+    return n, (f'auto: {share} - {num_workers} dataloader workers{busy}; override with '
                f'{ENV_VAR} or env_cfg.torch_threads')
 
 

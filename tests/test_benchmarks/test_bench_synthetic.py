@@ -48,9 +48,11 @@ def test_bench_threads_reports_the_grid_and_load():
     assert r['cpus'] >= 1 and 'load average' in r['uptime_start'] + r['uptime_end']
     grid = {(x['threads'], x['workers']) for x in r['rows']}
     assert grid == {(1, 0), (1, 1), (2, 0), (2, 1)}
+    from mmfer.utils import choose_num_threads
     for x in r['rows']:
         assert x['s_per_iter'] > 0 and (x['width'], x['batch']) == (8, 4)
-        assert x['auto_threads'] == max(1, r['cpus'] - x['workers'])
+        assert x['auto_threads'] == choose_num_threads(x['workers'], r['cpus'],
+                                                       load=x['load_before'])
     assert '| 8 | 4 | 1 | 2 |' in out                  # the markdown table
     rows = _run_all_module().parse_threads(out)
     assert len(rows) == 2 and rows[0]['name'].startswith('threads: BYOL R18 width 8, b4')
