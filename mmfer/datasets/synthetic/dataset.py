@@ -153,8 +153,8 @@ class _SyntheticBase(Dataset):
 
     @property
     def metainfo(self) -> dict:
-        """``classes`` (names of ``gt_label`` 0..C-1: EXPRESSION_CLASSES indices are kept, so
-        the names are all 8 classes) and ``dataset_name``."""
+        """``classes``: the 8 :data:`EXPRESSION_CLASSES` (``gt_label`` indexes them whatever
+        ``expressions`` selects), ``expressions``: the classes drawn, and ``dataset_name``."""
         return dict(classes=EXPRESSION_CLASSES, dataset_name=type(self).__name__,
                     expressions=tuple(EXPRESSION_CLASSES[c] for c in self.classes))
 
