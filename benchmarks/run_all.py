@@ -122,6 +122,33 @@ def parse_dataloader(text: str) -> list:
     return rows
 
 
+def parse_threads(text: str) -> list:
+    r = bench_result(text)
+    rows = []
+    for key in sorted({(x['width'], x['batch'], x['workers']) for x in r['rows']}):
+        sub = sorted((x for x in r['rows'] if (x['width'], x['batch'], x['workers']) == key),
+                     key=lambda x: x['s_per_iter'])
+        best, worst = sub[0], sub[-1]
+        rows.append(dict(name=f'threads: BYOL R18 width {key[0]}, b{key[1]}, {key[2]} workers',
+                         measured=f'{best["s_per_iter"]:.2f} s/iter ({best["threads"]} thr)',
+                         reference=f'{worst["s_per_iter"]:.2f} s/iter ({worst["threads"]} thr)',
+                         ratio=f'{worst["s_per_iter"] / best["s_per_iter"]:.2f}x',
+                         note=f'auto picks {best["auto_threads"]}; load {best["load_before"]}'))
+    return rows
+
+
+def parse_synthetic(text: str) -> list:
+    r = bench_result(text)
+    faces = ', '.join(f'{k} px {v:.0f}/s' for k, v in r['render_faces_per_s'].items())
+    return [dict(name='synthetic: render faces', measured=faces, reference='-', ratio='-',
+                 note=f'load {r["load_start"]}'),
+            dict(name=f'synthetic: datasets {r["img_size"]} px',
+                 measured=f'{r["contrawarp_items_per_s"]:.0f} ContraWarp items/s',
+                 reference=f'{r["sslfer_items_per_s"]:.0f} SSL-FER items/s', ratio='-',
+                 note=f'DataLoader {r["loader_workers"]} workers: '
+                      f'{r["loader_images_per_s"]:.0f} img/s')]
+
+
 def benchmarks(args) -> list:
     """(name, script, argv, parser) for each benchmark, quick or ``--full``."""
     t = str(args.threads)
@@ -133,20 +160,27 @@ def benchmarks(args) -> list:
             knn=['--threads', t],
             landmarks=lm,
             train_step=['--threads', t],
-            dataloader=['--num-images', '200', '--passes', '2'])
+            dataloader=['--num-images', '200', '--passes', '2'],
+            threads=[],
+            synthetic=[])
     else:
         sizes = dict(
             warp=['--iters', '200', '--repeats', '1'],
             knn=['--num-train', '5000', '--num-test', '1000', '--repeat', '1', '--threads', t],
             landmarks=lm + ['--num-images', '16', '--num-per-image', '4', '--batch-size', '8'],
             train_step=['--iters', '3', '--warmup', '2', '--batch-size', '8', '--threads', t],
-            dataloader=['--num-images', '48'])
+            dataloader=['--num-images', '48'],
+            threads=['--widths', '16', '--batch-sizes', '32', '--iters', '3', '--warmup', '1',
+                     '--num-images', '200'],
+            synthetic=['--num', '100', '--sizes', '64', '112'])
     return [
         ('warp', 'bench_warp.py', sizes['warp'], parse_warp),
         ('knn', 'bench_knn.py', sizes['knn'], parse_knn),
         ('landmarks', 'bench_landmarks.py', sizes['landmarks'], parse_landmarks),
         ('train_step', 'bench_train_step.py', sizes['train_step'], parse_train_step),
         ('dataloader', 'bench_dataloader.py', sizes['dataloader'], parse_dataloader),
+        ('threads', 'bench_threads.py', sizes['threads'], parse_threads),
+        ('synthetic', 'bench_synthetic.py', sizes['synthetic'], parse_synthetic),
     ]
 
 
@@ -193,7 +227,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--full', action='store_true', help='the sizes stated in the issues')
     p.add_argument('--only', nargs='+', default=None,
-                   choices=['warp', 'knn', 'landmarks', 'train_step', 'dataloader'])
+                   choices=['warp', 'knn', 'landmarks', 'train_step', 'dataloader', 'threads',
+                            'synthetic'])
     p.add_argument('--threads', type=int, default=None,
                    help='threads of the train-step and k-NN benchmarks, both sides (default: '
                         '1 quick, 2 with --full)')

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 
 import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.registry import RUNNERS
-from mmfer.utils import find_latest_checkpoint, register_all_modules
+from mmfer.utils import find_latest_checkpoint, register_all_modules, setup_torch_threads
 from mmfer.utils.dist import prepare_launch
 
 
@@ -86,6 +86,7 @@ def main(argv=None) -> None:
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     cfg = prepare_launch(cfg, args.launcher)
+    setup_torch_threads(cfg)
     register_all_modules(init_default_scope=False)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

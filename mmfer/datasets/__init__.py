@@ -14,3 +14,4 @@ from .affectnet import AffectNet  # noqa: F401
 from .fer2013 import FER2013  # noqa: F401
 from .fec import FEC  # noqa: F401
 from .label_mapping import LabelMapping, canonical_expression, remap_labels  # noqa: F401
+from .synthetic import SyntheticFaceDataset, SyntheticFaceVideoDataset  # noqa: F401

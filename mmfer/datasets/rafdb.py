@@ -1,5 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 """RAF-DB (Real-world Affective Faces, basic emotion subset) in its release layout."""
+import csv
 import os.path as osp
 from collections import Counter
 from typing import List, Optional
@@ -31,11 +32,16 @@ class RAFDB(BaseDataset):
         ann_file (str): Label file relative to ``data_root``.
         skip_missing (bool): Drop (and count) lines whose image does not exist instead of
             raising. Defaults to False.
+        identity_file (str, optional): CSV (relative to ``data_root``) with columns
+            ``img_path`` (relative to ``data_root``) and ``identity``, such as the synthetic
+            writer's ``meta.csv``; when it exists every item gets ``identity`` (int), and an
+            image it does not list is an error. The real release has none. Defaults to
+            ``'meta.csv'``.
         **kwargs: Passed to :class:`mmpretrain.datasets.BaseDataset` (``pipeline``,
             ``test_mode``, ``indices`` ...).
 
-    Every item has ``img_path`` (absolute), ``gt_label`` (int) and ``img_name`` (the name
-    in the label file).
+    Every item has ``img_path`` (absolute), ``gt_label`` (int), ``img_name`` (the name
+    in the label file) and, with an ``identity_file``, ``identity`` (int).
     """
     METAINFO = dict(classes=('Surprise', 'Fear', 'Disgust', 'Happiness', 'Sadness', 'Anger',
                              'Neutral'))
@@ -47,6 +53,7 @@ class RAFDB(BaseDataset):
                  aligned: bool = True,
                  ann_file: str = 'EmoLabel/list_patition_label.txt',
                  skip_missing: bool = False,
+                 identity_file: Optional[str] = 'meta.csv',
                  metainfo: Optional[dict] = None,
                  **kwargs) -> None:
         if split not in self.SPLITS:
@@ -54,6 +61,7 @@ class RAFDB(BaseDataset):
         self.split = split
         self.aligned = aligned
         self.skip_missing = skip_missing
+        self.identity_file = identity_file
         img_dir = osp.join('Image', 'aligned' if aligned else 'original')
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=dict(img_path=img_dir), **kwargs)
@@ -69,6 +77,7 @@ class RAFDB(BaseDataset):
             raise FileNotFoundError(f'RAFDB: label file {self.ann_file} not found (expected '
                                     '<data_root>/EmoLabel/list_patition_label.txt)')
         num_classes = len(self.METAINFO['classes'])
+        identities = self._read_identities()
         data_list, missing, dropped = [], [], Counter()
         with open(self.ann_file) as f:
             for lineno, line in enumerate(f, 1):
@@ -98,6 +107,33 @@ class RAFDB(BaseDataset):
                     missing.append(img_path)
                     continue
                 data_list.append(dict(img_path=img_path, gt_label=label - 1, img_name=name))
+                if identities is not None:
+                    key = osp.relpath(img_path, self.data_root).replace(osp.sep, '/')
+                    if key not in identities:
+                        raise KeyError(f'RAFDB: {self._identity_path} has no identity for '
+                                       f'{key} ({self.ann_file}:{lineno})')
+                    data_list[-1]['identity'] = identities[key]
         check_missing('RAFDB', missing, self.skip_missing, dropped)
         log_counts('RAFDB', self.split, len(data_list), dropped, self.ann_file)
         return data_list
+
+    @property
+    def _identity_path(self) -> Optional[str]:
+        if not self.identity_file:
+            return None
+        return osp.join(self.data_root or '', self.identity_file)
+
+    def _read_identities(self) -> Optional[dict]:
+        """``{img_path relative to data_root: identity}`` from the identity file, if any."""
+        path = self._identity_path
+        if path is None or not osp.isfile(path):
+            return None
+        with open(path, newline='') as f:
+            reader = csv.DictReader(f)
+            if not {'img_path', 'identity'} <= set(reader.fieldnames or ()):
+                raise ValueError(f'{path}:1: expected columns img_path and identity, got '
+                                 f'{reader.fieldnames}')
+            try:
+                return {r['img_path']: int(r['identity']) for r in reader}
+            except (TypeError, ValueError) as e:
+                raise ValueError(f'{path}:{reader.line_num}: bad identity: {e}') from None

@@ -5,10 +5,12 @@ from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError,
                          load_checkpoint_file,
                          register_checkpoint_safe_globals)
 from .setup_env import register_all_modules
+from .threads import available_cpus, choose_num_threads, setup_torch_threads
 
 __all__ = [
     'AtomicLocalBackend', 'UnsafeCheckpointError', 'checkpoint_safe_globals',
     'extract_state_dict',
     'find_latest_checkpoint',
-    'load_checkpoint_file', 'register_checkpoint_safe_globals', 'register_all_modules'
+    'load_checkpoint_file', 'register_checkpoint_safe_globals', 'register_all_modules',
+    'available_cpus', 'choose_num_threads', 'setup_torch_threads'
 ]

@@ -24,7 +24,6 @@ from mmcv.transforms import Compose
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 
-from mmfer.datasets import save_landmarks
 from mmfer.registry import DATASETS, FUNCTIONS, MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -46,57 +45,12 @@ def _config_id(path: str) -> str:
 
 
 # ------------------------------------------------------------------------------ synthetic data
-def _write_fec(root: str, gen_root: str) -> None:
-    """FEC converted layout from a few synthetic faces (no writer exists for FEC)."""
-    from mmfer.datasets.synthetic import write_face_folder
-    info = write_face_folder(gen_root, num=6, image_size=48, seed=3, num_identities=3)
-    os.makedirs(osp.join(root, 'images'), exist_ok=True)
-    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
-    names = sorted(os.listdir(osp.join(info['root'], 'images')))
-    for n in names:
-        shutil.copy(osp.join(info['root'], 'images', n), osp.join(root, 'images', n))
-    rows = ['image1,image2,image3,odd_one_out,triplet_type,agreement']
-    for i, t in enumerate(('ONE_CLASS_TRIPLET', 'TWO_CLASS_TRIPLET', 'THREE_CLASS_TRIPLET')):
-        rows.append(f'{names[i]},{names[i + 1]},{names[i + 2]},{i + 1},{t},0.8')
-    for split in ('train', 'test'):
-        with open(osp.join(root, 'annotations', f'{split}.csv'), 'w') as f:
-            f.write('\n'.join(rows) + '\n')
-
-
-def _write_recordio(root: str, gen_root: str) -> None:
-    """InsightFace ``train.rec``/``train.idx`` + landmarks keyed ``train.rec#<key>``."""
-    from mmfer.datasets import RecordIOWriter
-    from mmfer.datasets.recordio import IRHeader, pack, pack_img
-    from mmfer.datasets.synthetic import SyntheticFaceGenerator
-    os.makedirs(root, exist_ok=True)
-    faces = list(SyntheticFaceGenerator(64, seed=5).sample(4, seed=5, num_identities=2))
-    n = len(faces)
-    with RecordIOWriter(osp.join(root, 'train.rec'), osp.join(root, 'train.idx')) as w:
-        w.write_idx(0, pack(IRHeader(2, [n + 1, n + 2], 0, 0), b''))
-        for i, face in enumerate(faces, 1):
-            w.write_idx(i, pack_img(IRHeader(0, float(face['identity']), i, 0), face['img']))
-        w.write_idx(n + 1, pack(IRHeader(2, [1, n + 1], 0, 0), b''))
-    save_landmarks(osp.join(root, 'landmarks.npz'), [f'train.rec#{i}' for i in range(1, n + 1)],
-                   np.stack([f['keypoints'] for f in faces]))
-
-
-def _write_voxceleb(root: str) -> None:
-    """``<data_root>/frames/<id>/<video>/<frame>.jpg``, landmarks keyed from ``data_root``."""
-    from mmfer.datasets import load_landmarks
-    from mmfer.datasets.synthetic import write_voxceleb
-    info = write_voxceleb(osp.join(root, 'frames'), num_identities=2, videos_per_identity=1,
-                          frames_per_video=4, image_size=64, seed=2)
-    table = load_landmarks(info['landmarks'])
-    keys = sorted(table)
-    save_landmarks(osp.join(root, 'landmarks.npz'), [f'frames/{k}' for k in keys],
-                   np.stack([table[k][0] for k in keys]))
-
-
 @pytest.fixture(scope='session')
 def synthetic_roots(tmp_path_factory):
     """``{dataset type: data_root}`` for every dataset type the configs use."""
     from mmfer.datasets.synthetic import (write_affectnet, write_affwild2, write_face_folder,
-                                          write_fer2013, write_rafdb)
+                                          write_fec, write_fer2013, write_ms1m, write_rafdb,
+                                          write_voxceleb)
     base = tmp_path_factory.mktemp('synthetic_datasets')
     d = {k: str(base / k) for k in ('rafdb', 'affectnet', 'fer2013', 'affwild2', 'fec',
                                     'folder', 'recordio', 'voxceleb', 'au')}
@@ -109,9 +63,10 @@ def synthetic_roots(tmp_path_factory):
     write_affwild2(d['affwild2'], num_videos=3, frames_per_video=6, image_size=48,
                    unannotated_fraction=0.0, missing_fraction=0.0)
     write_face_folder(d['folder'], num=4, image_size=64, num_identities=2)
-    _write_fec(d['fec'], str(base / 'fec_faces'))
-    _write_recordio(d['recordio'], str(base / 'recordio_faces'))
-    _write_voxceleb(d['voxceleb'])
+    write_fec(d['fec'], num_train=3, num_test=3, image_size=48, seed=3, num_identities=3)
+    write_ms1m(d['recordio'], num=4, image_size=64, seed=5, num_identities=2)
+    write_voxceleb(d['voxceleb'], num_identities=2, videos_per_identity=1, frames_per_video=4,
+                   image_size=64, seed=2, frames_dir='frames')
     write_face_folder(d['au'], num=4, image_size=48, num_identities=2, seed=9)
     return dict(RAFDB=d['rafdb'], AffectNet=d['affectnet'], FER2013=d['fer2013'],
                 AffWild2Expr=d['affwild2'], AffWild2VA=d['affwild2'], AffWild2AU=d['affwild2'],

@@ -22,7 +22,8 @@ person for the same generator seed); the other arguments scale the per-sample nu
 - ``render_video(identity, num_frames=50, seed=0, video=None, expressions=None,
   segment_frames=(12, 36), intensity_range=(0.5, 1.0))``: a list of such dicts whose AUs,
   valence/arousal and head pose move smoothly between random key expressions; ``video``
-  defaults to ``seed`` and ``frame`` counts from 0.
+  defaults to ``seed`` and ``frame`` counts from 0. ``video_plan`` (same arguments, no
+  pixels) + ``render_frame`` / ``frame_keypoints`` give any single frame of such a clip.
 - ``sample(num, seed=0, num_identities=50, identity_offset=0, expressions=None,
   intensity_range=(0.6, 1.0))``: an iterator of stills whose identity and expression are drawn
   independently and uniformly (identity does not predict expression).
@@ -36,17 +37,32 @@ openness, cheek raise, nose wrinkle, lip corners up/down, lip stretch/press, mou
 opening) only from the expression and the per-sample seed.
 
 Writers in :mod:`.writers` put such faces on disk in the layouts of the real datasets
-(image folder + ``landmarks.npz``, RAF-DB, AffectNet, FER2013, Aff-Wild2, VoxCeleb).
+(``WRITERS``: image folder + ``landmarks.npz``, RAF-DB, AffectNet, FER2013, Aff-Wild2,
+VoxCeleb, FEC, MS1M RecordIO, LFW, and the raw BP4D / DISFA / GFT AU releases), each with a
+``meta.csv`` of every image's identity, expression, video and frame.
+
+Datasets in :mod:`.dataset` render faces on the fly instead (nothing on disk):
+:class:`SyntheticFaceDataset` (stills, items like ``FaceFolderDataset``'s) and
+:class:`SyntheticFaceVideoDataset` (clips, items like ``VoxCelebFrames``', for the SSL-FER
+temporal views).
 """
+from ._io import check_out_root, fresh_out_root
+from .dataset import (SyntheticFaceBackend, SyntheticFaceDataset, SyntheticFaceVideoDataset,
+                      SyntheticFrameIndex)
 from .face_model import (AU_NAMES, EXPRESSION_CLASSES, EXPRESSION_PROTOTYPES,
                          VALENCE_AROUSAL, IdentityParams, expression_index)
 from .generator import SyntheticFaceGenerator
-from .writers import (WRITERS, write_affectnet, write_affwild2, write_face_folder,
-                      write_fer2013, write_rafdb, write_voxceleb)
+from .writers import (IDENTITY_SPLITS, WRITERS, split_identities, write_affectnet,
+                      write_affwild2, write_bp4d, write_disfa, write_face_folder, write_fec,
+                      write_fer2013, write_gft, write_lfw, write_ms1m, write_rafdb,
+                      write_voxceleb)
 
 __all__ = [
     'AU_NAMES', 'EXPRESSION_CLASSES', 'EXPRESSION_PROTOTYPES', 'VALENCE_AROUSAL',
     'IdentityParams', 'SyntheticFaceGenerator', 'expression_index', 'WRITERS',
-    'write_affectnet', 'write_affwild2', 'write_face_folder', 'write_fer2013', 'write_rafdb',
-    'write_voxceleb'
+    'IDENTITY_SPLITS', 'split_identities', 'write_affectnet', 'write_affwild2',
+    'write_bp4d', 'write_disfa', 'write_face_folder', 'write_fec', 'write_fer2013',
+    'write_gft', 'write_lfw', 'write_ms1m', 'write_rafdb', 'write_voxceleb',
+    'SyntheticFaceBackend', 'SyntheticFaceDataset', 'SyntheticFaceVideoDataset',
+    'SyntheticFrameIndex', 'check_out_root', 'fresh_out_root'
 ]

@@ -79,10 +79,14 @@ class SyntheticFaceGenerator:
         pose_jitter (float): Multiplier of the per-sample pose jitter (roll, yaw, scale,
             shift); 0 renders every sample of a person in that person's mean pose. Default 1.
         lighting (float): Strength of the per-sample directional lighting gradient. Default 0.2.
+        identity_cache_size (int, optional): Keep at most this many people's identity factors
+            in memory (the oldest are dropped and recomputed when needed, ~0.2 ms each);
+            None keeps all. Set it when drawing from very many identities. Default None.
     """
 
     def __init__(self, image_size: int = 112, seed: int = 0, noise_std: float = 3.0,
-                 pose_jitter: float = 1.0, lighting: float = 0.2) -> None:
+                 pose_jitter: float = 1.0, lighting: float = 0.2,
+                 identity_cache_size: Optional[int] = None) -> None:
         if int(image_size) < 16:
             raise ValueError(f'image_size must be >= 16 pixels, got {image_size}')
         self.image_size = int(image_size)
@@ -90,6 +94,10 @@ class SyntheticFaceGenerator:
         self.noise_std = float(noise_std)
         self.pose_jitter = float(pose_jitter)
         self.lighting = float(lighting)
+        if identity_cache_size is not None and int(identity_cache_size) < 1:
+            raise ValueError(f'identity_cache_size must be >= 1 or None, got '
+                             f'{identity_cache_size}')
+        self.identity_cache_size = identity_cache_size
         self._rng = np.random.default_rng([self.seed, 104729])
         self._ids: Dict[int, IdentityParams] = {}
         ramp = np.linspace(0.0, 1.0, self.image_size, dtype=np.float32)
@@ -106,6 +114,9 @@ class SyntheticFaceGenerator:
             raise ValueError(f'identity must be >= 0, got {identity}')
         idp = self._ids.get(identity)
         if idp is None:
+            if self.identity_cache_size is not None and \
+                    len(self._ids) >= self.identity_cache_size:
+                del self._ids[next(iter(self._ids))]     # the oldest entry
             idp = self._ids[identity] = sample_identity(identity, self.seed)
         return idp
 
@@ -174,6 +185,26 @@ class SyntheticFaceGenerator:
             list[dict]: ``num_frames`` dicts like :meth:`render`'s with ``video`` and
             ``frame`` (0-based) set.
         """
+        plan = self.video_plan(identity, num_frames, seed, expressions, segment_frames,
+                               intensity_range)
+        return [self.render_frame(identity, state, seed, i, video)
+                for i, state in enumerate(plan)]
+
+    def video_plan(self, identity: int, num_frames: int = 50, seed: int = 0,
+                   expressions: Optional[Sequence[Union[str, int]]] = None,
+                   segment_frames: Tuple[int, int] = (12, 36),
+                   intensity_range: Tuple[float, float] = (0.5, 1.0)) -> List[Dict]:
+        """The per-frame factors of :meth:`render_video` (same arguments), without drawing.
+
+        Cheap (no pixels): lets a dataset render any single frame of a clip with
+        :meth:`render_frame` or get its landmarks with :meth:`frame_keypoints`;
+        ``[render_frame(identity, s, seed, i) for i, s in enumerate(plan)]`` is exactly
+        :meth:`render_video`'s output.
+
+        Returns:
+            list[dict]: per frame ``aus`` (A,) float32, ``pose`` (dict), ``gt_label`` int,
+            ``intensity``, ``valence``, ``arousal`` floats.
+        """
         if num_frames < 1:
             raise ValueError(f'num_frames must be >= 1, got {num_frames}')
         lo, hi = segment_frames
@@ -181,7 +212,6 @@ class SyntheticFaceGenerator:
             raise ValueError(f'segment_frames must be 1 <= min <= max, got {segment_frames}')
         classes = [expression_index(e) for e in (expressions or EXPRESSION_CLASSES)]
         rng = np.random.default_rng([int(seed), 32452843, int(identity)])
-        video = int(seed) if video is None else int(video)
         # key poses: frame index, class, intensity, AU vector, VA
         keys = []
         f = 0
@@ -202,7 +232,7 @@ class SyntheticFaceGenerator:
         amp = np.array([0.05, 0.1, 0.02, 0.012]) * self.pose_jitter
         drift = (np.sin(2 * np.pi * freq[:, None, :] * t[None, :, None] + phase[:, None, :])
                  .sum(-1) / 2 * amp[:, None])                        # (4, T)
-        frames = []
+        plan = []
         k = 0
         for i in range(num_frames):
             while k + 1 < len(keys) and keys[k + 1][0] <= i:
@@ -223,15 +253,41 @@ class SyntheticFaceGenerator:
                         scale=base['scale'] * (1 + drift[2, i]),
                         shift=base['shift'] + drift[3, i], gaze=base['gaze'],
                         light=base['light'])
-            frng = np.random.default_rng([int(seed), 49979687, int(identity), i])
-            img, kpts, bbox = self._draw(idp, aus, pose, frng)
-            frames.append(dict(img=img, keypoints=kpts, gt_label=label,
-                               expression=EXPRESSION_CLASSES[label],
-                               intensity=float((1 - s) * i0 + s * i1), aus=aus,
-                               valence=float(va[0]), arousal=float(va[1]),
-                               identity=int(identity), video=video, frame=i,
-                               face_bbox=bbox))
-        return frames
+            plan.append(dict(aus=aus, pose=pose, gt_label=label,
+                             intensity=float((1 - s) * i0 + s * i1),
+                             valence=float(va[0]), arousal=float(va[1])))
+        return plan
+
+    def render_frame(self, identity: int, state: Dict, seed: int, frame: int,
+                     video: Optional[int] = None) -> Dict:
+        """Draw frame ``frame`` of a clip from its :meth:`video_plan` entry ``state``.
+
+        Args:
+            identity (int): Person id (as given to :meth:`video_plan`).
+            state (dict): ``video_plan(...)[frame]``.
+            seed (int): The clip's seed (as given to :meth:`video_plan`).
+            frame (int): 0-based frame number (seeds the frame's pixel noise).
+            video (int, optional): Video id of the result; defaults to ``seed``.
+
+        Returns:
+            dict: like :meth:`render`'s, with ``video`` and ``frame`` set.
+        """
+        idp = self.identity_params(identity)
+        frng = np.random.default_rng([int(seed), 49979687, int(identity), int(frame)])
+        img, kpts, bbox = self._draw(idp, state['aus'], state['pose'], frng)
+        label = state['gt_label']
+        return dict(img=img, keypoints=kpts, gt_label=label,
+                    expression=EXPRESSION_CLASSES[label], intensity=state['intensity'],
+                    aus=state['aus'], valence=state['valence'], arousal=state['arousal'],
+                    identity=int(identity), video=int(seed) if video is None else int(video),
+                    frame=int(frame), face_bbox=bbox)
+
+    def frame_keypoints(self, identity: int, state: Dict) -> np.ndarray:
+        """(68, 2) float32 landmarks (pixels) of a :meth:`video_plan` entry, without drawing;
+        equal to the ``keypoints`` :meth:`render_frame` returns."""
+        pts3, _ = face_geometry(self.identity_params(identity), state['aus'])
+        tf, _ = self._transform(state['pose'])
+        return tf(pts3).astype(np.float32)
 
     def sample(self, num: int, seed: int = 0, num_identities: int = 50,
                identity_offset: int = 0,

@@ -2,7 +2,8 @@
 """Write synthetic faces to disk in the on-disk layouts of the real FER datasets.
 
 Each writer draws identity and expression independently (identity does not predict
-expression), returns a summary dict (``root``, counts) and writes:
+expression), returns a summary dict (``root``, counts), writes a ``meta.csv`` (identity,
+video, frame, expression ... of every image; not part of the real releases) and:
 
 =================  =========================================================================
 writer             layout under ``out_root``
@@ -12,7 +13,8 @@ write_face_folder  ``images/000000.jpg`` ..., ``landmarks.npz`` (mmfer landmark 
                    expression, intensity, valence, arousal)
 write_rafdb        ``EmoLabel/list_patition_label.txt`` (``train_00001.jpg 5``,
                    ``test_0001.jpg 3``; 1 Surprise, 2 Fear, 3 Disgust, 4 Happiness, 5 Sadness,
-                   6 Anger, 7 Neutral) + ``Image/aligned/train_00001_aligned.jpg``
+                   6 Anger, 7 Neutral) + ``Image/aligned/train_00001_aligned.jpg``; train and
+                   test people disjoint by default (``identity_split``)
 write_affectnet    ``Manually_Annotated_file_lists/{training,validation}.csv`` (official
                    header; 0 Neutral ... 7 Contempt, 8 None, 9 Uncertain, 10 No-Face) +
                    ``Manually_Annotated_Images/<subdir>/<sha1>.jpg`` (face on a larger canvas,
@@ -22,22 +24,34 @@ write_fer2013      ``fer2013.csv`` (``emotion,pixels,Usage``; 48x48 grey; 0 Angr
 write_affwild2     ``annotations/{EXPR_Classification,VA_Estimation,AU_Detection}_Challenge/
                    {Train,Validation}_Set/<video>.txt`` + ``cropped_aligned/<video>/00001.jpg``
 write_voxceleb     ``id10001/vid_000/00001.jpg`` ..., ``landmarks.npz``, ``meta.csv``
+write_fec          ``annotations/{train,test}.csv`` (``image1,image2,image3,odd_one_out,
+                   triplet_type,agreement``) + ``images/<split>_<n>_<k>.jpg`` (the converted
+                   layout ``mmfer.datasets.FEC`` reads)
+write_ms1m         InsightFace ``train.rec``/``train.idx``/``property`` + ``landmarks.npz``
+                   keyed ``train.rec#<key>`` (:mod:`.fr_writers`)
+write_lfw          ``<Person>/<Person>_0001.jpg`` + ``pairs.txt`` (:mod:`.fr_writers`)
+write_bp4d         ``AUCoding/<subject>_<task>.csv`` + ``aligned/<subject>/<task>/<n>.jpg``
+write_disfa        ``ActionUnit_Labels/<SN001>/<SN001>_au<N>.txt`` + ``aligned/<SN001>/...``
+write_gft          ``AU_labels/<video>.csv`` + ``aligned/<video>/<n:05d>.jpg``
+                   (the three raw AU layouts: :mod:`.au_writers`)
 =================  =========================================================================
 
 Classes a dataset does not have are never drawn for it (contempt for RAF-DB and FER2013);
 Aff-Wild2 maps contempt to its ``Other`` class.
 """
-import csv
 import hashlib
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from ..landmark_io import save_landmarks
+from ._io import imwrite, meta_row, progress_bar, tick, write_meta
+from .au_writers import write_bp4d, write_disfa, write_gft
 from .face_model import AU_INDEX, EXPRESSION_CLASSES
+from .fr_writers import write_lfw, write_ms1m
 from .generator import SyntheticFaceGenerator
 
 # EXPRESSION_CLASSES name -> each dataset's own label code (None: not in the dataset).
@@ -56,48 +70,12 @@ AFFWILD2_AUS = ('AU1', 'AU2', 'AU4', 'AU6', 'AU7', 'AU10', 'AU12', 'AU15', 'AU23
 AFFECTNET_HEADER = ('subDirectory_filePath,face_x,face_y,face_width,face_height,'
                     'facial_landmarks,expression,valence,arousal')
 
-_META_FIELDS = ['img_path', 'identity', 'video', 'frame', 'gt_label', 'expression', 'intensity',
-                'valence', 'arousal']
-
 for _table in (RAFDB_LABELS, AFFECTNET_LABELS, FER2013_LABELS, AFFWILD2_EXPR_LABELS):
     assert set(_table) == set(EXPRESSION_CLASSES)
 
 
 def _classes_of(table: Dict[str, Optional[int]]) -> List[str]:
     return [c for c in EXPRESSION_CLASSES if table[c] is not None]
-
-
-def _imwrite(path: str, img: np.ndarray, quality: int = 95) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY, quality]):
-        raise IOError(f'could not write image {path}')
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return None
-    from mmengine.utils import ProgressBar
-    return ProgressBar(total)
-
-
-def _tick(bar) -> None:
-    if bar is not None:
-        bar.update()
-
-
-def _write_meta(path: str, rows: Iterable[Dict]) -> None:
-    with open(path, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=_META_FIELDS)
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
-
-
-def _meta_row(img_path: str, face: Dict) -> Dict:
-    return dict(img_path=img_path, identity=face['identity'], video=face['video'],
-                frame=face['frame'], gt_label=face['gt_label'], expression=face['expression'],
-                intensity=f"{face['intensity']:.4f}", valence=f"{face['valence']:.4f}",
-                arousal=f"{face['arousal']:.4f}")
 
 
 def write_face_folder(out_root: str, num: int = 200, image_size: int = 112, seed: int = 0,
@@ -117,53 +95,113 @@ def write_face_folder(out_root: str, num: int = 200, image_size: int = 112, seed
     """
     gen = SyntheticFaceGenerator(image_size, seed=seed)
     paths, kpts, meta = [], [], []
-    bar = _progress(num, progress)
+    bar = progress_bar(num, progress)
     for i, face in enumerate(gen.sample(num, seed=seed, num_identities=num_identities)):
         rel = f'images/{i:06d}.jpg'
-        _imwrite(osp.join(out_root, rel), face['img'])
+        imwrite(osp.join(out_root, rel), face['img'])
         paths.append(rel)
         kpts.append(face['keypoints'])
-        meta.append(_meta_row(rel, face))
-        _tick(bar)
+        meta.append(meta_row(rel, face))
+        tick(bar)
     lm = osp.join(out_root, 'landmarks.npz')
     save_landmarks(lm, paths, np.stack(kpts) if kpts else np.zeros((0, 68, 2), np.float32))
-    _write_meta(osp.join(out_root, 'meta.csv'), meta)
+    write_meta(osp.join(out_root, 'meta.csv'), meta)
     return dict(root=out_root, num_images=num, landmarks=lm, meta=osp.join(out_root, 'meta.csv'))
 
 
+IDENTITY_SPLITS = ('disjoint', 'shared')
+
+
+def split_identities(num_identities: int, num_train: int, num_test: int,
+                     num_test_identities: Optional[int] = None) -> Tuple[int, int]:
+    """People of the train and test splits of an identity-disjoint layout.
+
+    Args:
+        num_identities (int): People in total.
+        num_train (int): Train (bank) images.
+        num_test (int): Test images.
+        num_test_identities (int, optional): People of the test split; default in proportion
+            to the images (at least 1 when there are test images).
+
+    Returns:
+        tuple: ``(train people, test people)``; train identities are ``[0, train people)``,
+        test identities the next ``test people``.
+
+    Raises:
+        ValueError: fewer than 2 people for two non-empty splits, or a bad
+            ``num_test_identities``.
+    """
+    if num_test == 0 or num_train == 0:
+        return (num_identities, 0) if num_test == 0 else (0, num_identities)
+    if num_identities < 2:
+        raise ValueError(f'identity-disjoint train/test splits need at least 2 identities, got '
+                         f'{num_identities}')
+    if num_test_identities is None:
+        n_test = int(round(num_identities * num_test / (num_train + num_test)))
+        n_test = min(max(n_test, 1), num_identities - 1)
+    else:
+        n_test = int(num_test_identities)
+        if not 1 <= n_test <= num_identities - 1:
+            raise ValueError(f'num_test_identities must be in [1, {num_identities - 1}], got '
+                             f'{num_test_identities}')
+    return num_identities - n_test, n_test
+
+
 def write_rafdb(out_root: str, num_train: int = 160, num_test: int = 40, image_size: int = 100,
-                seed: int = 0, num_identities: int = 40, progress: bool = False) -> Dict:
+                seed: int = 0, num_identities: int = 40, progress: bool = False,
+                identity_split: str = 'disjoint',
+                num_test_identities: Optional[int] = None) -> Dict:
     """RAF-DB basic emotion layout (7 classes; contempt is not drawn).
 
     Writes ``EmoLabel/list_patition_label.txt`` (train lines then test lines, ``name label``
     with labels 1-7) and ``Image/aligned/<name>_aligned.jpg`` (100x100 in the real data), plus
     a ``meta.csv`` that the real release does not have (identity, expression, ... per image,
-    paths relative to ``out_root``; ``gt_label`` indexes :data:`EXPRESSION_CLASSES`) for
-    analyses such as the demo's identity-coloured feature plots.
+    paths relative to ``out_root``; ``gt_label`` indexes :data:`EXPRESSION_CLASSES`);
+    :class:`~mmfer.datasets.RAFDB` reads it into each item's ``identity``.
+
+    With ``identity_split='disjoint'`` (default) the train split (the k-NN bank) and the test
+    split never share a person: train people are ``[0, n)``, test people the next ones
+    (:func:`split_identities`). ``'shared'`` is the earlier layout (both splits draw from the
+    same ``num_identities`` people, so every test person also has train images); its files
+    are unchanged.
 
     Returns:
-        dict: ``root``, ``num_train``, ``num_test``, ``label_file``.
+        dict: ``root``, ``num_train``, ``num_test``, ``label_file``, ``identity_split``,
+        ``train_identities`` / ``test_identities`` (``[first, end)`` identity ranges).
     """
+    if identity_split not in IDENTITY_SPLITS:
+        raise ValueError(f'identity_split must be one of {IDENTITY_SPLITS}, got '
+                         f'{identity_split!r}')
+    if identity_split == 'shared':
+        ranges = dict(train=(0, num_identities), test=(0, num_identities))
+    else:
+        n_train_ids, n_test_ids = split_identities(num_identities, num_train, num_test,
+                                                   num_test_identities)
+        ranges = dict(train=(0, n_train_ids), test=(n_train_ids, n_train_ids + n_test_ids))
     gen = SyntheticFaceGenerator(image_size, seed=seed)
     classes = _classes_of(RAFDB_LABELS)
     lines, meta = [], []
-    bar = _progress(num_train + num_test, progress)
+    bar = progress_bar(num_train + num_test, progress)
     for split, n, digits, sub_seed in (('train', num_train, 5, seed),
                                        ('test', num_test, 4, seed + 1_000_003)):
-        for i, face in enumerate(gen.sample(n, seed=sub_seed, num_identities=num_identities,
-                                            expressions=classes)):
+        lo, hi = ranges[split]
+        faces = gen.sample(n, seed=sub_seed, num_identities=max(hi - lo, 1),
+                           identity_offset=lo, expressions=classes) if n else ()
+        for i, face in enumerate(faces):
             name = f'{split}_{i + 1:0{digits}d}'
             rel = osp.join('Image', 'aligned', f'{name}_aligned.jpg')
-            _imwrite(osp.join(out_root, rel), face['img'])
+            imwrite(osp.join(out_root, rel), face['img'])
             lines.append(f"{name}.jpg {RAFDB_LABELS[face['expression']]}\n")
-            meta.append(_meta_row(rel, face))
-            _tick(bar)
+            meta.append(meta_row(rel, face))
+            tick(bar)
     label_file = osp.join(out_root, 'EmoLabel', 'list_patition_label.txt')
     os.makedirs(osp.dirname(label_file), exist_ok=True)
     with open(label_file, 'w') as f:
         f.writelines(lines)
-    _write_meta(osp.join(out_root, 'meta.csv'), meta)
-    return dict(root=out_root, num_train=num_train, num_test=num_test, label_file=label_file)
+    write_meta(osp.join(out_root, 'meta.csv'), meta)
+    return dict(root=out_root, num_train=num_train, num_test=num_test, label_file=label_file,
+                identity_split=identity_split, train_identities=list(ranges['train']),
+                test_identities=list(ranges['test']))
 
 
 def _affectnet_row(rel: str, box: Sequence[int], kpts: np.ndarray, code: int, valence: float,
@@ -194,7 +232,7 @@ def write_affectnet(out_root: str, num_train: int = 160, num_val: int = 40,
     lists = osp.join(out_root, 'Manually_Annotated_file_lists')
     os.makedirs(lists, exist_ok=True)
     out = dict(root=out_root, num_special={}, csv={})
-    bar = _progress(num_train + num_val, progress)
+    bar = progress_bar(num_train + num_val, progress)
     for split, fname, n, sub_seed in (('train', 'training.csv', num_train, seed),
                                       ('val', 'validation.csv', num_val, seed + 1_000_003)):
         rng = np.random.default_rng([sub_seed, 2017])
@@ -241,10 +279,10 @@ def write_affectnet(out_root: str, num_train: int = 160, num_val: int = 40,
             box = (x1 + ox, y1 + oy, x2 - x1, y2 - y1)
             digest = hashlib.sha1(f'{seed}/{split}/{i}'.encode()).hexdigest()
             rel = f'{1 + int(rng.integers(0, 20))}/{digest}.jpg'
-            _imwrite(osp.join(out_root, 'Manually_Annotated_Images', rel), canvas)
+            imwrite(osp.join(out_root, 'Manually_Annotated_Images', rel), canvas)
             rows.append(_affectnet_row(rel, box, face['keypoints'] + np.array([ox, oy]), code,
                                        valence, arousal))
-            _tick(bar)
+            tick(bar)
         path = osp.join(lists, fname)
         with open(path, 'w') as f:
             f.write(AFFECTNET_HEADER + '\n')
@@ -271,7 +309,7 @@ def write_fer2013(out_root: str, num: int = 200, seed: int = 0, num_identities: 
         ['PrivateTest'] * (num - n_train - n_pub)
     path = osp.join(out_root, 'fer2013.csv')
     os.makedirs(out_root, exist_ok=True)
-    bar = _progress(num, progress)
+    bar = progress_bar(num, progress)
     with open(path, 'w') as f:
         f.write('emotion,pixels,Usage\n')
         for i, face in enumerate(gen.sample(num, seed=seed, num_identities=num_identities,
@@ -279,9 +317,110 @@ def write_fer2013(out_root: str, num: int = 200, seed: int = 0, num_identities: 
             grey = cv2.cvtColor(face['img'], cv2.COLOR_BGR2GRAY)
             f.write(f"{FER2013_LABELS[face['expression']]},"
                     f"{' '.join(map(str, grey.reshape(-1).tolist()))},{usage[i]}\n")
-            _tick(bar)
+            tick(bar)
     counts = {u: usage.count(u) for u in ('Training', 'PublicTest', 'PrivateTest')}
     return dict(root=out_root, csv=path, num_images=num, usage=counts)
+
+
+FEC_TRIPLET_TYPES = ('ONE_CLASS_TRIPLET', 'TWO_CLASS_TRIPLET', 'THREE_CLASS_TRIPLET')
+FEC_HEADER = 'image1,image2,image3,odd_one_out,triplet_type,agreement'
+
+
+def _fec_classes(ttype: str, rng: np.random.Generator) -> List[int]:
+    n = len(EXPRESSION_CLASSES)
+    if ttype == 'ONE_CLASS_TRIPLET':
+        return [int(rng.integers(n))] * 3
+    if ttype == 'TWO_CLASS_TRIPLET':
+        c, d = (int(v) for v in rng.choice(n, 2, replace=False))
+        out = [c, c, d]
+        rng.shuffle(out)
+        return out
+    return [int(v) for v in rng.choice(n, 3, replace=False)]
+
+
+def fec_vote(aus: np.ndarray, num_annotators: int, noise: float,
+             rng: np.random.Generator) -> Tuple[int, float]:
+    """The odd one out of three faces by simulated annotators, and their agreement.
+
+    Each annotator picks the most similar pair by AU distance plus Gaussian noise (std
+    ``noise``); the third face is their odd one out. The answer is the majority (a tie goes
+    to the noise-free answer, or else to the lowest position).
+
+    Args:
+        aus (np.ndarray): (3, A) AU activations of the three faces.
+        num_annotators (int): Number of simulated annotators (>= 1).
+        noise (float): Std of the noise added to each pair distance.
+        rng (np.random.Generator): The draws.
+
+    Returns:
+        tuple: ``(odd one out in 1-3, agreement = majority votes / annotators)``.
+    """
+    pairs = ((1, 2), (0, 2), (0, 1))            # pair k leaves out face k
+    dist = np.array([np.linalg.norm(aus[i] - aus[j]) for i, j in pairs])
+    clean = int(np.argmin(dist))
+    votes = np.argmin(dist[None] + rng.normal(0.0, noise, (num_annotators, 3)), axis=1)
+    counts = np.bincount(votes, minlength=3)
+    top = np.flatnonzero(counts == counts.max())
+    odd = clean if clean in top else int(top[0])
+    return odd + 1, float(counts[odd]) / num_annotators
+
+
+def write_fec(out_root: str, num_train: int = 80, num_test: int = 20, image_size: int = 112,
+              seed: int = 0, num_identities: int = 40, num_annotators: int = 6,
+              vote_noise: float = 0.15, progress: bool = False) -> Dict:
+    """FEC triplets in the layout of ``tools/dataset_converters/fec.py``'s output.
+
+    Writes ``annotations/{train,test}.csv`` (header ``image1,image2,image3,odd_one_out,
+    triplet_type,agreement``), ``images/<split>_<triplet>_<k>.jpg`` (three faces per triplet)
+    and ``meta.csv`` (per image). Triplet types cycle one-class (three faces of one class at
+    different intensities), two-class (two of one class, one of another) and three-class;
+    each face's person is drawn independently. The odd one out is the majority of
+    ``num_annotators`` simulated annotators (:func:`fec_vote`), ``agreement`` their majority
+    share, as in the converted real data.
+
+    Args:
+        num_train (int): Train triplets.
+        num_test (int): Test triplets.
+        num_annotators (int): Simulated annotators per triplet (FEC has about 6).
+        vote_noise (float): Std of the annotators' noise on AU distances.
+
+    Returns:
+        dict: ``root``, ``num_train``, ``num_test``, ``csv`` (per split), ``types`` (per split,
+        count of each triplet type), ``num_images``.
+    """
+    if num_annotators < 1:
+        raise ValueError(f'num_annotators must be >= 1, got {num_annotators}')
+    gen = SyntheticFaceGenerator(image_size, seed=seed)
+    os.makedirs(osp.join(out_root, 'annotations'), exist_ok=True)
+    out = dict(root=out_root, num_train=num_train, num_test=num_test, csv={}, types={})
+    meta = []
+    bar = progress_bar(3 * (num_train + num_test), progress)
+    for split, n, sub_seed in (('train', num_train, seed), ('test', num_test, seed + 1_000_003)):
+        rng = np.random.default_rng([sub_seed, 2018])
+        rows, types = [FEC_HEADER + '\n'], dict.fromkeys(FEC_TRIPLET_TYPES, 0)
+        for t in range(n):
+            ttype = FEC_TRIPLET_TYPES[t % 3]
+            types[ttype] += 1
+            names, aus = [], []
+            for k, c in enumerate(_fec_classes(ttype, rng)):
+                face = gen.render(int(rng.integers(num_identities)), c,
+                                  float(rng.uniform(0.3, 1.0)), seed=int(rng.integers(2**31 - 1)))
+                name = f'{split}_{t:06d}_{k + 1}.jpg'
+                imwrite(osp.join(out_root, 'images', name), face['img'])
+                meta.append(meta_row(f'images/{name}', face))
+                names.append(name)
+                aus.append(face['aus'])
+                tick(bar)
+            odd, agreement = fec_vote(np.stack(aus), num_annotators, vote_noise, rng)
+            rows.append(f'{names[0]},{names[1]},{names[2]},{odd},{ttype},{agreement:.3f}\n')
+        path = osp.join(out_root, 'annotations', f'{split}.csv')
+        with open(path, 'w') as f:
+            f.writelines(rows)
+        out['csv'][split] = path
+        out['types'][split] = types
+    write_meta(osp.join(out_root, 'meta.csv'), meta)
+    out['num_images'] = len(meta)
+    return out
 
 
 def _affwild2_video_names(num_videos: int, rng: np.random.Generator) -> List[str]:
@@ -334,7 +473,7 @@ def write_affwild2(out_root: str, num_videos: int = 4, frames_per_video: int = 6
     n_val = min(val_videos, n_single if len(names) > n_single else max(n_single - 1, 0))
     videos = {}
     ann = osp.join(out_root, 'annotations')
-    bar = _progress(num_videos * frames_per_video, progress)
+    bar = progress_bar(num_videos * frames_per_video, progress)
     for v, name in enumerate(names):
         subset = 'Validation_Set' if v < n_val else 'Train_Set'
         frames = gen.render_video(identity=v, num_frames=frames_per_video,
@@ -343,9 +482,9 @@ def write_affwild2(out_root: str, num_videos: int = 4, frames_per_video: int = 6
         missing = set(np.flatnonzero(rng.random(n) < missing_fraction).tolist())
         for i, fr in enumerate(frames):
             if i not in missing:
-                _imwrite(osp.join(out_root, 'cropped_aligned', name, f'{i + 1:05d}.jpg'),
+                imwrite(osp.join(out_root, 'cropped_aligned', name, f'{i + 1:05d}.jpg'),
                          fr['img'])
-            _tick(bar)
+            tick(bar)
         expr_na = _unannotated_run(n, unannotated_fraction, rng)
         va_na = _unannotated_run(n, unannotated_fraction, rng)
         au_na = _unannotated_run(n, unannotated_fraction, rng)
@@ -374,18 +513,20 @@ def write_affwild2(out_root: str, num_videos: int = 4, frames_per_video: int = 6
 
 def write_voxceleb(out_root: str, num_identities: int = 4, videos_per_identity: int = 2,
                    frames_per_video: int = 10, image_size: int = 112, seed: int = 0,
-                   progress: bool = False) -> Dict:
+                   progress: bool = False, frames_dir: str = '') -> Dict:
     """VoxCeleb-style ``<identity>/<video>/<frame:05d>.jpg`` tree (``id10001/vid_000/00001.jpg``).
 
     ``landmarks.npz`` at the root holds every frame's 68 landmarks (paths relative to the
-    root); ``meta.csv`` holds identity, video, frame and expression of each frame.
+    root); ``meta.csv`` holds identity, video, frame and expression of each frame. With
+    ``frames_dir='frames'`` the tree goes below ``out_root/frames/`` (the layout of the SSL-FER
+    configs: ``data_prefix=dict(img_path='frames/')``, landmark keys ``frames/id10001/...``).
 
     Returns:
         dict: ``root``, ``num_images``, ``num_videos``, ``landmarks``, ``meta``.
     """
     gen = SyntheticFaceGenerator(image_size, seed=seed)
     paths, kpts, meta = [], [], []
-    bar = _progress(num_identities * videos_per_identity * frames_per_video, progress)
+    bar = progress_bar(num_identities * videos_per_identity * frames_per_video, progress)
     vid = 0
     for k in range(num_identities):
         for j in range(videos_per_identity):
@@ -393,18 +534,22 @@ def write_voxceleb(out_root: str, num_identities: int = 4, videos_per_identity: 
                                       seed=seed * 100003 + vid, video=vid)
             for fr in frames:
                 rel = f'id{10001 + k}/vid_{j:03d}/{fr["frame"] + 1:05d}.jpg'
-                _imwrite(osp.join(out_root, rel), fr['img'])
+                rel = f'{frames_dir.strip("/")}/{rel}' if frames_dir.strip('/') else rel
+                imwrite(osp.join(out_root, rel), fr['img'])
                 paths.append(rel)
                 kpts.append(fr['keypoints'])
-                meta.append(_meta_row(rel, fr))
-                _tick(bar)
+                meta.append(meta_row(rel, fr))
+                tick(bar)
             vid += 1
     lm = osp.join(out_root, 'landmarks.npz')
     save_landmarks(lm, paths, np.stack(kpts) if kpts else np.zeros((0, 68, 2), np.float32))
-    _write_meta(osp.join(out_root, 'meta.csv'), meta)
+    write_meta(osp.join(out_root, 'meta.csv'), meta)
     return dict(root=out_root, num_images=len(paths), num_videos=vid, landmarks=lm,
                 meta=osp.join(out_root, 'meta.csv'))
 
 
+#: Every layout's writer by ``make_synthetic_faces.py --format`` name.
 WRITERS = dict(folder=write_face_folder, rafdb=write_rafdb, affectnet=write_affectnet,
-               fer2013=write_fer2013, affwild2=write_affwild2, voxceleb=write_voxceleb)
+               fer2013=write_fer2013, affwild2=write_affwild2, voxceleb=write_voxceleb,
+               fec=write_fec, ms1m=write_ms1m, bp4d=write_bp4d, disfa=write_disfa,
+               gft=write_gft, lfw=write_lfw)

@@ -212,3 +212,35 @@ def test_video_is_smooth_and_labelled():
         gen.render_video(3, 5, seed=1)[4]['aus'].tolist()
     with pytest.raises(ValueError, match='num_frames'):
         gen.render_video(0, 0)
+
+
+def test_video_plan_and_render_frame_match_render_video():
+    """A single frame rendered from the plan is the clip's frame, pixel for pixel."""
+    gen = SyntheticFaceGenerator(40, seed=2)
+    clip = gen.render_video(identity=4, num_frames=30, seed=9, video=5,
+                            expressions=['happiness', 'anger'], segment_frames=(4, 8))
+    plan = gen.video_plan(4, num_frames=30, seed=9, expressions=['happiness', 'anger'],
+                          segment_frames=(4, 8))
+    assert len(plan) == 30
+    other = SyntheticFaceGenerator(40, seed=2)          # a fresh generator, other order
+    for i in (29, 0, 13):
+        fr = other.render_frame(4, plan[i], seed=9, frame=i, video=5)
+        ref = clip[i]
+        assert np.array_equal(fr['img'], ref['img'])
+        assert np.array_equal(fr['keypoints'], ref['keypoints'])
+        np.testing.assert_array_equal(other.frame_keypoints(4, plan[i]), ref['keypoints'])
+        assert (fr['gt_label'], fr['video'], fr['frame']) == (ref['gt_label'], 5, i)
+        assert fr['valence'] == ref['valence'] and fr['intensity'] == ref['intensity']
+    assert other.render_frame(4, plan[3], seed=9, frame=3)['video'] == 9   # defaults to seed
+
+
+def test_identity_cache_size_bounds_memory_not_pixels():
+    full = SyntheticFaceGenerator(32, seed=1)
+    small = SyntheticFaceGenerator(32, seed=1, identity_cache_size=2)
+    for ident in (0, 1, 2, 3, 0, 2):
+        a = full.render(ident, 'fear', seed=ident)
+        b = small.render(ident, 'fear', seed=ident)
+        assert np.array_equal(a['img'], b['img'])
+    assert len(small._ids) == 2 and len(full._ids) == 4
+    with pytest.raises(ValueError, match='identity_cache_size'):
+        SyntheticFaceGenerator(32, identity_cache_size=0)

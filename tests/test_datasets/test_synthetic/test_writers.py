@@ -7,6 +7,7 @@ import re
 
 import cv2
 import numpy as np
+import pytest
 
 from mmfer.datasets.landmark_io import load_landmarks
 from mmfer.datasets.synthetic import EXPRESSION_CLASSES
@@ -197,3 +198,173 @@ def test_voxceleb(tmp_path):
         ident, video, frame = int(r[1]), int(r[2]), int(r[3])
         assert r[0] == f'id{10001 + ident}/vid_{video % 2:03d}/{frame + 1:05d}.jpg'
         assert (lms[r[0]][0] > 0).all() and (lms[r[0]][0] < 32).all()
+
+
+# ------------------------------------------------------------------ identity-disjoint RAF-DB
+def _meta(root):
+    with open(osp.join(root, 'meta.csv')) as f:
+        return list(csv.DictReader(f))
+
+
+def _split_people(root):
+    people = {'train': set(), 'test': set()}
+    for m in _meta(root):
+        people[osp.basename(m['img_path']).split('_')[0]].add(int(m['identity']))
+    return people
+
+
+def test_rafdb_bank_and_test_people_are_disjoint(tmp_path):
+    out = W.write_rafdb(str(tmp_path), num_train=40, num_test=10, image_size=32, seed=2,
+                        num_identities=10)
+    assert out['identity_split'] == 'disjoint'
+    assert out['train_identities'] == [0, 8] and out['test_identities'] == [8, 10]
+    people = _split_people(str(tmp_path))
+    assert people['train'] <= set(range(8)) and people['test'] <= {8, 9}
+    assert not people['train'] & people['test'] and len(people['train']) >= 6
+    # the dataset exposes each image's person, and the files agree with meta.csv
+    from mmfer.datasets import RAFDB
+    bank, test = RAFDB(str(tmp_path), split='train'), RAFDB(str(tmp_path), split='test')
+    ids = {split: [ds.get_data_info(i)['identity'] for i in range(len(ds))]
+           for split, ds in (('train', bank), ('test', test))}
+    assert set(ids['train']) == people['train'] and set(ids['test']) == people['test']
+    assert len(ids['train']) == 40 and len(ids['test']) == 10
+
+
+def test_rafdb_shared_split_is_the_earlier_layout(tmp_path):
+    W.write_rafdb(str(tmp_path), num_train=40, num_test=20, image_size=32, seed=2,
+                  num_identities=4, identity_split='shared')
+    people = _split_people(str(tmp_path))
+    assert people['train'] == people['test'] == set(range(4))    # everyone in both splits
+    with pytest.raises(ValueError, match='identity_split'):
+        W.write_rafdb(str(tmp_path / 'x'), identity_split='mixed')
+
+
+def test_split_identities():
+    assert W.split_identities(10, 80, 20) == (8, 2)
+    assert W.split_identities(10, 99, 1) == (9, 1)              # at least one test person
+    assert W.split_identities(2, 1, 99) == (1, 1)               # at least one bank person
+    assert W.split_identities(5, 10, 0) == (5, 0) and W.split_identities(5, 0, 3) == (0, 5)
+    assert W.split_identities(10, 80, 20, num_test_identities=5) == (5, 5)
+    with pytest.raises(ValueError, match='at least 2 identities'):
+        W.split_identities(1, 10, 10)
+    with pytest.raises(ValueError, match='num_test_identities'):
+        W.split_identities(4, 10, 10, num_test_identities=4)
+
+
+def test_rafdb_identity_file_errors(tmp_path):
+    from mmfer.datasets import RAFDB
+    W.write_rafdb(str(tmp_path), num_train=4, num_test=2, image_size=32, num_identities=3)
+    rows = (tmp_path / 'meta.csv').read_text().splitlines()
+    (tmp_path / 'meta.csv').write_text('\n'.join(rows[:2]) + '\n')   # one image left
+    with pytest.raises(KeyError, match=r'meta.csv has no identity for Image/aligned/train_00002'):
+        RAFDB(str(tmp_path), split='train')
+    (tmp_path / 'meta.csv').write_text('img_path,person\nx.jpg,1\n')
+    with pytest.raises(ValueError, match='expected columns img_path and identity'):
+        RAFDB(str(tmp_path), split='train')
+    # no identity file (the real release): no identity field
+    ds = RAFDB(str(tmp_path), split='train', identity_file=None)
+    assert 'identity' not in ds.get_data_info(0)
+    (tmp_path / 'meta.csv').unlink()
+    assert 'identity' not in RAFDB(str(tmp_path), split='test').get_data_info(0)
+
+
+# ------------------------------------------------------------------------------------ FEC
+def test_fec_vote():
+    aus = np.array([[0.0, 0.0], [0.1, 0.0], [1.0, 1.0]])         # face 3 is the odd one
+    rng = np.random.default_rng(0)
+    assert W.fec_vote(aus, 6, 0.0, rng) == (3, 1.0)
+    odd, agreement = W.fec_vote(aus[[2, 0, 1]], 6, 0.0, rng)
+    assert (odd, agreement) == (1, 1.0)
+    # a near tie with noisy annotators: a majority, not unanimous
+    near = np.array([[0.0, 0.0], [0.5, 0.0], [1.0, 0.0]])
+    votes = [W.fec_vote(near, 6, 0.3, rng) for _ in range(50)]
+    assert all(1 <= o <= 3 and 1 / 3 <= a <= 1 for o, a in votes)
+    assert min(a for _, a in votes) < 1.0
+
+
+def test_fec_layout_reads_with_the_fec_dataset(tmp_path):
+    from mmfer.datasets import FEC
+    out = W.write_fec(str(tmp_path), num_train=30, num_test=3, image_size=32, seed=1)
+    assert out['num_images'] == 99
+    assert out['types']['train'] == dict.fromkeys(W.FEC_TRIPLET_TYPES, 10)
+    meta = {m['img_path']: m for m in _meta(str(tmp_path))}
+    lone_is_odd = []
+    for split, n in (('train', 30), ('test', 3)):
+        ds = FEC(str(tmp_path), split=split)
+        assert len(ds) == n
+        for i in range(n):
+            info = ds.get_data_info(i)
+            assert all(osp.isfile(p) for p in info['img_paths'])
+            assert 0 <= info['gt_label'] <= 2 and 0 < info['agreement'] <= 1
+            labels = [int(meta['images/' + osp.basename(p)]['gt_label'])
+                      for p in info['img_paths']]
+            n_classes = {'one_class': 1, 'two_class': 2, 'three_class': 3}[info['triplet_type']]
+            assert len(set(labels)) == n_classes
+            if n_classes == 2:
+                lone_is_odd.append(labels.count(labels[info['gt_label']]) == 1)
+    # two-class triplets: the face of the other class is mostly the odd one (by AUs; not
+    # always: a weak expression can be closer to another class's face than to a strong one)
+    assert len(lone_is_odd) == 11 and sum(lone_is_odd) >= 8, lone_is_odd
+
+
+# ------------------------------------------------------------------------------------ MS1M
+def test_ms1m_recordio_reads_with_ms1m_dataset(tmp_path):
+    from mmfer.datasets import MS1MRecordIO, RecordIOReader
+    from mmfer.datasets.recordio import unpack
+    out = W.write_ms1m(str(tmp_path), num=11, image_size=32, seed=0, num_identities=3)
+    assert (tmp_path / 'property').read_text() == '3,32,32\n'
+    ds = MS1MRecordIO(str(tmp_path), landmark_file='landmarks.npz', missing_landmarks='error')
+    assert len(ds) == 11 == out['num_images']
+    item = ds[4]
+    assert item['img'].shape == (32, 32, 3) and item['has_landmarks']
+    reader = RecordIOReader(str(tmp_path / 'train.rec'))
+    header, _ = unpack(reader.read_idx(0))
+    assert list(header.label) == [12, 15]                        # images 1-11, ids 12-14
+    labels = [int(unpack(reader.read_idx(k))[0].label) for k in range(1, 12)]
+    assert labels == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2]            # sorted by person
+    spans = [list(unpack(reader.read_idx(k))[0].label) for k in (12, 13, 14)]
+    assert spans == [[1, 5], [5, 9], [9, 12]]
+    meta = _meta(str(tmp_path))
+    assert [m['img_path'] for m in meta] == [f'train.rec#{k}' for k in range(1, 12)]
+    assert [int(m['identity']) for m in meta] == labels
+    # the landmarks are those of the stored (JPEG) face: inside the picture
+    kp = ds.get_data_info(0)['keypoints'][0]
+    assert (kp > 0).all() and (kp < 32).all()
+
+
+# ------------------------------------------------------------------------------------- LFW
+def test_lfw_layout_and_pairs(tmp_path):
+    out = W.write_lfw(str(tmp_path), num=60, image_size=40, seed=0, num_identities=12,
+                      num_folds=2, max_pairs=10)
+    people = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert len(people) == 12 and people[0] == 'Synthetic_Person00000'
+    counts = {p: len(list((tmp_path / p).iterdir())) for p in people}
+    assert sum(counts.values()) == 60 and min(counts.values()) >= 1
+    assert max(counts.values()) >= 3 * min(counts.values())    # skewed, like LFW
+    for p in people:
+        assert sorted(f.name for f in (tmp_path / p).iterdir()) == \
+            [f'{p}_{i:04d}.jpg' for i in range(1, counts[p] + 1)]
+    lines = (tmp_path / 'pairs.txt').read_text().splitlines()
+    folds, n = map(int, lines[0].split())
+    assert folds == 2 and n == out['pairs_per_fold'] and 1 <= n <= 10
+    assert len(lines) == 1 + folds * 2 * n
+    fold_people = []
+    for k in range(folds):
+        block = [ln.split('\t') for ln in lines[1 + 2 * n * k:1 + 2 * n * (k + 1)]]
+        same, diff = block[:n], block[n:]
+        assert all(len(r) == 3 and int(r[1]) < int(r[2]) for r in same)
+        assert all(len(r) == 4 and r[0] != r[2] for r in diff)
+        assert len({tuple(r) for r in same}) == n and len({tuple(r) for r in diff}) == n
+        images = [(r[0], r[1]) for r in same + diff] + [(r[0], r[2]) for r in same] + \
+            [(r[2], r[3]) for r in diff]
+        for name, i in images:
+            assert (tmp_path / name / f'{name}_{int(i):04d}.jpg').is_file()
+        fold_people.append({r[0] for r in same} | {r[0] for r in diff} | {r[2] for r in diff})
+    assert not fold_people[0] & fold_people[1]                 # folds are disjoint in people
+    with pytest.raises(ValueError, match='num_identities'):
+        W.write_lfw(str(tmp_path / 'x'), num=5, num_identities=6)
+
+
+def test_writers_registry_has_every_format():
+    assert set(W.WRITERS) == {'folder', 'rafdb', 'affectnet', 'fer2013', 'affwild2',
+                              'voxceleb', 'fec', 'ms1m', 'bp4d', 'disfa', 'gft', 'lfw'}
