@@ -12,3 +12,4 @@ from .affectnet import AffectNet, CropFaceBox  # noqa: F401
 from .fer2013 import FER2013  # noqa: F401
 from .fec import FEC, TripletViews  # noqa: F401
 from .label_mapping import LabelMapping, canonical_expression, remap_labels  # noqa: F401
+from .image_list import ImageListDataset  # noqa: F401
