@@ -1,10 +1,15 @@
-# Classic linear evaluation on RAF-DB (mmpretrain style): frozen ResNet-18 + one FC layer,
-# trained with tools/train.py:
-#   python tools/train.py configs/benchmarks/linear_rafdb_r18.py --cfg-options load_from=CKPT
-# (CKPT's backbone.* keys load into the frozen backbone; neck/head/target_net keys of the
-# self-supervised model are reported as unexpected and ignored; the FC head starts random)
-# and tested with `python tools/test.py configs/benchmarks/linear_rafdb_r18.py CKPT`.
-_base_ = ['../_base_/datasets/rafdb.py', '../_base_/default_runtime.py']
+# Classic linear evaluation on RAF-DB (mmpretrain style), trained with tools/train.py: frozen
+# ResNet-18 + one FC layer, the "Linear" protocol of ContraWarping Tabs. 1-5 ("we train one
+# fully-connected layer ... based on features from the frozen backbone"; the paper gives no
+# optimiser, learning rate or schedule, the SGD recipe below is ours):
+#   python tools/train.py configs/contrawarp/benchmarks/resnet18_1xb64-linear-coslr-100e_rafdb.py \
+#       --cfg-options load_from=CKPT
+#   python tools/test.py configs/contrawarp/benchmarks/resnet18_1xb64-linear-coslr-100e_rafdb.py \
+#       work_dirs/resnet18_1xb64-linear-coslr-100e_rafdb/epoch_100.pth
+# load_from needs every backbone weight of CKPT (backbone.* keys or a plain backbone state
+# dict such as torchvision's), otherwise the run stops with an error; the FC head starts
+# random. The faster probe on cached features is resnet18_knn-linear_rafdb.py.
+_base_ = ['../../_base_/datasets/rafdb.py', '../../_base_/default_runtime.py']
 
 load_from = None  # the self-supervised checkpoint (backbone.* keys)
 model = dict(
