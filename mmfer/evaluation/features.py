@@ -46,8 +46,8 @@ from mmengine.utils import ProgressBar
 from mmfer.utils import load_checkpoint_file
 
 __all__ = [
-    'pool_features', 'backbone_model_cfg', 'extract_features', 'dataset_fields', 'state_dict_sha256',
-    'dataset_files_sha256', 'FeatureCache'
+    'pool_features', 'backbone_model_cfg', 'extract_features', 'dataset_fields',
+    'state_dict_sha256', 'dataset_files_sha256', 'FeatureCache'
 ]
 
 #: Per-sample fields copied from ``dataset.get_data_info(i)`` into a feature set.
@@ -129,6 +129,7 @@ def extract_features(model: nn.Module,
                      dataloader,
                      fp16: bool = False,
                      collect_device: str = 'cpu',
+                     collect_dir: Optional[str] = None,
                      desc: str = 'features',
                      progress: bool = True,
                      fields: Sequence[str] = SAMPLE_FIELDS) -> Optional[Dict[str, Any]]:
@@ -144,6 +145,9 @@ def extract_features(model: nn.Module,
         fp16 (bool): Run the model under autocast.
         collect_device (str): ``'cpu'`` (gather through a temporary folder, rank 0 reads)
             or ``'gpu'``; see ``mmengine.dist.collect_results``.
+        collect_dir (str, optional): The temporary folder of ``'cpu'`` gathering (on a
+            file system all ranks share; removed afterwards). Defaults to mmengine's
+            ``.dist_test/<random>`` in the working directory.
         desc (str): Name of the feature set in messages.
         progress (bool): Show a progress bar on rank 0.
         fields (Sequence[str]): Per-sample fields to attach (:func:`dataset_fields`).
@@ -204,7 +208,8 @@ def extract_features(model: nn.Module,
     if bar is not None:
         print(flush=True)
     # every rank's batches, in any order; padding repeats are removed below
-    parts = collect_results(local, len(dataloader) * world + world, device=collect_device)
+    parts = collect_results(local, len(dataloader) * world + world, device=collect_device,
+                            tmpdir=collect_dir if collect_device == 'cpu' else None)
     error, out = None, None
     if rank == 0:
         idx = torch.cat([p[0] for p in parts]) if parts else torch.zeros(0, dtype=torch.long)

@@ -181,6 +181,7 @@ class FrozenFeatureTestLoop(TestLoop):
             out.update(dataset_fields(dataset))
             return out
         out = extract_features(self.runner.model, dataloader, fp16=self.fp16,
+                               collect_dir=osp.join(self.runner.work_dir, f'.collect_{name}'),
                                desc=f'{name} features')
         if cache is not None:
             _on_main(lambda: cache.save(name, found['parts'], out['feats']))

@@ -1,8 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 from typing import Any, Dict, Optional, Sequence
 
-import numpy as np
-
 from mmfer.registry import METRICS
 from .. import functional as FM
 from ..linear_probe import DEFAULT_LR_GRID, DEFAULT_WD_GRID, linear_probe_eval

@@ -39,7 +39,8 @@ def test_fec_embedder_end_to_end(tmp_path, repo_root):
         rows.append(','.join(names + [str(t % 3 + 1), 'ONE_CLASS_TRIPLET']))
     (tmp_path / 'annotations' / 'train.csv').write_text('\n'.join(rows) + '\n')
 
-    cfg = Config.fromfile(osp.join(repo_root, 'configs/contrawarp/benchmarks/resnet18_1xb32-triplet-coslr-20e_fec.py'))
+    cfg = Config.fromfile(osp.join(
+        repo_root, 'configs/contrawarp/benchmarks/resnet18_1xb32-triplet-coslr-20e_fec.py'))
     model = MODELS.build(cfg.model)
     pipeline = [dict(type='TripletViews', pipeline=[dict(type='LoadFaceImage'),
                                                     dict(type='RandomFlip', prob=0.5)]),
