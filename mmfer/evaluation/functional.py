@@ -291,7 +291,7 @@ def knn_accuracy(bank_feats: ArrayLike,
 
 
 def identity_nn_accuracy(feats: ArrayLike, identities: Sequence,
-                         chunk_size: int = 4096) -> Dict[str, float]:
+                         chunk_size: Optional[int] = None) -> Dict[str, float]:
     """Leave-one-out 1-NN identity accuracy: is a sample's nearest *other* sample the same person?
 
     Cosine similarity; a sample's own entry is excluded. Samples whose identity occurs once
@@ -301,7 +301,8 @@ def identity_nn_accuracy(feats: ArrayLike, identities: Sequence,
     Args:
         feats: (N, D) features.
         identities: (N,) identity of each sample (ints or strings).
-        chunk_size (int): Queries per similarity block.
+        chunk_size (int, optional): Queries per similarity block; defaults to about 2^24
+            similarities (64 MB) per block.
 
     Returns:
         dict: ``accuracy`` (fraction) and ``num_queries`` (samples with a same-identity
@@ -318,7 +319,8 @@ def identity_nn_accuracy(feats: ArrayLike, identities: Sequence,
     has_partner = torch.as_tensor(counts[inverse.numpy()] > 1)
     if not has_partner.any():
         raise ValueError('identity_nn_accuracy: no identity occurs twice; nothing to match')
-    x = torch.nn.functional.normalize(x, dim=1)
+    x = torch.nn.functional.normalize(x, dim=1).float()
+    chunk_size = chunk_size or max(1, min(4096, (1 << 24) // x.shape[0]))
     nearest = torch.empty(x.shape[0], dtype=torch.long)
     for start in range(0, x.shape[0], chunk_size):
         sim = x[start:start + chunk_size] @ x.T

@@ -51,6 +51,15 @@ def test_load_from_needs_the_backbone(tiny_cls_config, write_class_folders, tmp_
     runner.load_or_resume()
     assert runner.load_report['matched'] == 'plain'
     assert torch.equal(runner.model.backbone.conv1.weight, src.backbone.conv1.weight)
+    # another prefix (tools/test.py --checkpoint-prefix): e.g. a momentum encoder's weights
+    torch.save({f'momentum_encoder.{k}': v for k, v in src.backbone.state_dict().items()},
+               tmp_path / 'moco.pth')
+    runner = RUNNERS.build(_cfg(tiny_cls_config, data, tmp_path / 'e',
+                                load_from_prefix='momentum_encoder.',
+                                load_from=str(tmp_path / 'moco.pth')))
+    runner.load_or_resume()
+    assert runner.load_report['matched'] == 'prefix'
+    assert torch.equal(runner.model.backbone.conv1.weight, src.backbone.conv1.weight)
 
 
 def test_resume_is_strict_and_test_needs_every_weight(tiny_cls_config, write_class_folders,

@@ -175,3 +175,29 @@ def test_bank_metrics_need_a_bank(frozen_eval_config, tmp_path):
     with pytest.raises(ValueError, match='KNNAccuracy, LinearProbe compare the test set with '
                        'a labelled bank: give test_cfg.bank_dataloader'):
         runner.test()
+
+
+def test_identity_metrics_and_grouped_probe_from_meta_csv(frozen_eval_config, tiny_eval_data,
+                                                         tmp_path):
+    """Sets that carry ``identity`` (ImageListDataset on the synthetic faces' meta.csv):
+    IdentityNN / EffectiveRank in a test_evaluator, the probe's validation split by person."""
+    root = str(tiny_eval_data / 'rafdb')
+
+    def images(split):
+        return (f"dict(type='ImageListDataset', ann_file='meta.csv', data_root={root!r}, "
+                f"path_regex='/{split}_', serialize_data=False, pipeline=[dict(type="
+                "'LoadFaceImage'), dict(type='Resize', scale=(32, 32)), dict(type='PackInputs')])")
+
+    cfg = frozen_eval_config('knn', extra=f"""
+test_dataloader = dict(dataset=dict(_delete_=True, **{images('test')}))
+test_cfg = dict(bank_dataloader=dict(dataset=dict(_delete_=True, **{images('train')})))
+test_evaluator = [dict(type='LinearProbe', epochs=10, wd_grid=(1e-3, 1.0)),
+                  dict(type='IdentityNN'), dict(type='EffectiveRank')]
+""")
+    _checkpoint(tmp_path / 'ckpt.pth')
+    metrics = _runner(cfg, tmp_path / 'work', tmp_path / 'ckpt.pth').test()
+    assert metrics['linear/val/grouped'] == 1  # whole people held out
+    assert 0 <= metrics['identity_nn/accuracy'] <= 100
+    assert 0 < metrics['identity_nn/num_queries'] <= 14
+    assert 1 <= metrics['feature_rank/effective_rank'] <= 14
+    assert 1 <= metrics['feature_rank/pcs_90'] <= 14 and metrics['feature_rank/dim'] == 512

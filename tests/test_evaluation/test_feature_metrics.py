@@ -66,6 +66,7 @@ def test_identity_nn():
     ids = ['ann', 'ann', 'bob', 'bob', 'cid']  # cid appears once: not a query
     res = FM.identity_nn_accuracy(feats, ids)
     assert res == dict(accuracy=1.0, num_queries=4)
+    assert FM.identity_nn_accuracy(feats, ids, chunk_size=2) == res  # blocks of 2 queries
     swapped = FM.identity_nn_accuracy(feats, ['ann', 'bob', 'bob', 'ann', 'cid'])
     assert swapped['accuracy'] == 0.0
     metric = IdentityNN()

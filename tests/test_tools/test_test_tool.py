@@ -180,11 +180,12 @@ def test_dist_test_two_cpu_processes_match_one(tmp_path, repo_root, frozen_eval_
     ckpt = tmp_path / 'backbone.pth'
     torch.save(dict(state_dict={f'backbone.{k}': v for k, v in net.state_dict().items()}),
                ckpt)
-    proc = _run(repo_root, cfg, ckpt, '--work-dir', tmp_path / 'wd_one')
+    proc = _run(repo_root, cfg, ckpt, '--eval', 'knn', 'linear', '--work-dir',
+                tmp_path / 'wd_one')
     assert proc.returncode == 0, proc.stderr[-3000:]
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT=str(free_port))
-    proc = subprocess.run(['bash', 'tools/dist_test.sh', cfg, str(ckpt), '2',
-                           '--work-dir', str(tmp_path / 'wd_two')],
+    proc = subprocess.run(['bash', 'tools/dist_test.sh', cfg, str(ckpt), '2', '--eval', 'knn',
+                           'linear', '--work-dir', str(tmp_path / 'wd_two')],
                           cwd=repo_root, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     one = json.load(open(tmp_path / 'wd_one' / 'metrics.json'))

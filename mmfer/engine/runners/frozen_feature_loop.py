@@ -169,8 +169,10 @@ class FrozenFeatureTestLoop(TestLoop):
         def lookup() -> bool:  # rank 0: key parts and cached features; broadcast: hit?
             if cache is None:
                 return False
-            found['parts'] = cache.key_parts(self.model, self.runner.cfg.get('model'),
-                                             self._data_cfgs[name], dataset)
+            model_cfg = dict(model=self.runner.cfg.get('model'),
+                             data_preprocessor=self.runner.cfg.get('data_preprocessor'))
+            found['parts'] = cache.key_parts(self.model, model_cfg, self._data_cfgs[name],
+                                             dataset)
             found['feats'] = cache.load(name, found['parts'])
             return found['feats'] is not None
 
