@@ -5,9 +5,9 @@ from .functional import (accuracy, ccc, confusion_matrix, effective_rank, get_fi
                          per_class_f1, rmse, to_numpy, triplet_accuracy,
                          triplet_predict_odd, verification_accuracy)
 from .knn import knn_predict
-from .features import (FeatureCache, backbone_model_cfg, dataset_fields,
-                       dataset_files_sha256, extract_features, pool_features,
-                       state_dict_sha256)
+from .features import (backbone_model_cfg, dataset_fields, extract_features,
+                       pool_features)
+from .feature_cache import FeatureCache, dataset_files_sha256, state_dict_sha256
 from .linear_probe import linear_probe, linear_probe_eval, validation_split
 from .results import format_results_table, nest_metrics
 from .metrics import *  # noqa: F401,F403

@@ -12,7 +12,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
 
-from mmfer.evaluation.features import FeatureCache, dataset_fields, extract_features
+from mmfer.evaluation.feature_cache import FeatureCache
+from mmfer.evaluation.features import dataset_fields, extract_features
 from mmfer.registry import LOOPS
 
 
