@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Multi-process evaluation with torchrun: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
-#   e.g. tools/dist_test.sh configs/benchmarks/knn_rafdb_r18.py ckpt.pth 8 --eval knn linear
+#   e.g. tools/dist_test.sh configs/contrawarp/benchmarks/resnet18_knn-linear_rafdb.py ckpt.pth 8
+#   (features are extracted in shards and gathered on rank 0, which computes the metrics)
 # Multi-node: NNODES=2 NODE_RANK=0|1 MASTER_ADDR=<node0 ip> PORT=29500 tools/dist_test.sh ...
 # On a machine without GPUs, GPUS is the number of CPU processes (gloo backend).
 set -e

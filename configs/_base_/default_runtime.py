@@ -1,5 +1,8 @@
 # Runtime defaults shared by every mmfer config (mmpretrain conventions).
 default_scope = 'mmfer'
+# mmengine's Runner with mmfer's checkpoint policy: load_from needs every backbone weight
+# (error otherwise), --resume is strict (mmfer.engine.FERRunner)
+runner_type = 'FERRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

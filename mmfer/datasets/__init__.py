@@ -15,3 +15,4 @@ from .fer2013 import FER2013  # noqa: F401
 from .fec import FEC  # noqa: F401
 from .label_mapping import LabelMapping, canonical_expression, remap_labels  # noqa: F401
 from .synthetic import SyntheticFaceDataset, SyntheticFaceVideoDataset  # noqa: F401
+from .image_list import ImageListDataset  # noqa: F401

@@ -1,2 +1,3 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 from .hooks import *  # noqa: F401,F403
+from .runners import *  # noqa: F401,F403

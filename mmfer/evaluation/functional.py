@@ -1,5 +1,5 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""Pure metric functions used by mmfer's metrics, ``tools/test.py`` and the tests.
+"""Pure metric functions used by mmfer's metrics, hooks, tools and tests.
 
 All functions accept numpy arrays, torch tensors or sequences and return numpy values
 (float64). Conventions follow scikit-learn so that results can be checked against it:
@@ -14,8 +14,16 @@ All functions accept numpy arrays, torch tensors or sequences and return numpy v
   ``nan`` for a class without ground-truth samples; :func:`mean_class_accuracy` ignores those.
 - :func:`ccc`: Lin's concordance correlation coefficient with population (biased) moments,
   ``2 cov(x, y) / (var(x) + var(y) + (mean(x) - mean(y))^2)``.
+
+Functions on frozen features (fractions in [0, 1], not percentages; the metric classes in
+:mod:`mmfer.evaluation.metrics` report percentages): :func:`knn_accuracy` (weighted k-NN of
+a query set against a labelled bank), :func:`identity_nn_accuracy` (leave-one-out nearest
+neighbour's identity), :func:`effective_rank` (RankMe effective rank and the number of
+principal components for a share of the variance) and :func:`verification_accuracy`
+(face-verification accuracy with a threshold chosen on the other folds). The linear probe is
+:func:`mmfer.evaluation.linear_probe_eval`.
 """
-from typing import Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -23,9 +31,10 @@ import torch
 ArrayLike = Union[np.ndarray, torch.Tensor, Sequence]
 
 __all__ = [
-    'to_numpy', 'confusion_matrix', 'accuracy', 'per_class_accuracy',
-    'mean_class_accuracy', 'per_class_f1', 'macro_f1', 'ccc', 'rmse',
-    'multilabel_f1', 'triplet_predict_odd', 'triplet_accuracy'
+    'to_numpy', 'get_field', 'confusion_matrix', 'accuracy', 'per_class_accuracy',
+    'mean_class_accuracy', 'per_class_f1', 'macro_f1', 'ccc', 'rmse', 'multilabel_f1',
+    'triplet_predict_odd', 'triplet_accuracy', 'knn_accuracy', 'identity_nn_accuracy',
+    'effective_rank', 'verification_accuracy'
 ]
 
 
@@ -35,6 +44,18 @@ def to_numpy(x: ArrayLike, dtype=None) -> np.ndarray:
         x = x.detach().cpu().numpy()
     arr = np.asarray(x)
     return arr.astype(dtype) if dtype is not None else arr
+
+
+def get_field(sample: Any, key: str, metric: str) -> Any:
+    """``sample[key]`` for a dict or a DataSample, with an error naming the metric and key."""
+    if isinstance(sample, Mapping):
+        if key in sample:
+            return sample[key]
+    elif hasattr(sample, key):
+        return getattr(sample, key)
+    keys = list(sample.keys()) if hasattr(sample, 'keys') else dir(sample)
+    raise KeyError(f'{metric}: data sample has no {key!r} (available: {sorted(keys)}); '
+                   f'set the metric\'s key arguments to the fields your model writes')
 
 
 def _labels(pred: ArrayLike, target: ArrayLike, num_classes: Optional[int]):
@@ -216,3 +237,161 @@ def triplet_accuracy(emb1: ArrayLike, emb2: ArrayLike, emb3: ArrayLike, odd: Arr
     if gt.size and (gt.min() < 0 or gt.max() > 2):
         raise ValueError('odd-one-out labels must be 0, 1 or 2')
     return float((pred == gt).mean())
+
+
+def knn_accuracy(bank_feats: ArrayLike,
+                 bank_labels: ArrayLike,
+                 query_feats: ArrayLike,
+                 query_labels: ArrayLike,
+                 topk: Sequence[int] = (10, 30),
+                 temperature: float = 0.07,
+                 weighting: str = 'exp',
+                 num_classes: Optional[int] = None) -> Dict[int, Dict[str, float]]:
+    """Weighted k-NN classification of a query set against a labelled bank, per k.
+
+    Cosine similarity, votes ``exp(sim / T)`` (or uniform); :func:`mmfer.evaluation.knn_predict`.
+    A ``k`` larger than the bank is clamped to the bank size: the result is keyed by the
+    ``k`` actually used (``k_requested`` keeps the asked value); several requests that clamp
+    to the same ``k`` give one entry.
+
+    Args:
+        bank_feats: (N, D) bank features. bank_labels: (N,) labels in [0, C).
+        query_feats: (M, D) query features. query_labels: (M,) labels.
+        topk (Sequence[int]): The k values (each >= 1). Defaults to (10, 30).
+        temperature (float): T > 0. weighting (str): ``'exp'`` or ``'uniform'``.
+        num_classes (int, optional): C; defaults to max label + 1.
+
+    Returns:
+        dict: ``{k_used: dict(k, k_requested, accuracy, macro_f1, mean_class_accuracy)}``,
+        scores as fractions.
+    """
+    from .knn import knn_predict
+    bank_y = torch.as_tensor(to_numpy(bank_labels).astype(np.int64).reshape(-1))
+    query_y = to_numpy(query_labels).astype(np.int64).reshape(-1)
+    if bank_y.numel() == 0:
+        raise ValueError('knn_accuracy: the bank is empty')
+    if num_classes is None:
+        num_classes = int(max(bank_y.max(), query_y.max(initial=0))) + 1
+    out: Dict[int, Dict[str, float]] = {}
+    for k in topk:
+        if int(k) != k or k < 1:
+            raise ValueError(f'knn_accuracy: k must be a positive integer, got {k!r}')
+        k_used = min(int(k), int(bank_y.numel()))
+        if k_used in out:
+            continue
+        pred = to_numpy(knn_predict(bank_feats, bank_y, query_feats, k_used,
+                                    temperature=temperature, weighting=weighting,
+                                    num_classes=num_classes))
+        out[k_used] = dict(k=k_used, k_requested=int(k),
+                           accuracy=accuracy(pred, query_y),
+                           macro_f1=macro_f1(pred, query_y, num_classes),
+                           mean_class_accuracy=mean_class_accuracy(pred, query_y,
+                                                                   num_classes))
+    return out
+
+
+def identity_nn_accuracy(feats: ArrayLike, identities: Sequence,
+                         chunk_size: Optional[int] = None) -> Dict[str, float]:
+    """Leave-one-out 1-NN identity accuracy: is a sample's nearest *other* sample the same person?
+
+    Cosine similarity; a sample's own entry is excluded. Samples whose identity occurs once
+    cannot have a same-identity neighbour and are left out of the mean (but still serve as
+    neighbours of the others). High values mean the features encode who is in the picture.
+
+    Args:
+        feats: (N, D) features.
+        identities: (N,) identity of each sample (ints or strings).
+        chunk_size (int, optional): Queries per similarity block; defaults to about 2^24
+            similarities (64 MB) per block.
+
+    Returns:
+        dict: ``accuracy`` (fraction) and ``num_queries`` (samples with a same-identity
+        partner).
+    """
+    x = torch.as_tensor(to_numpy(feats, np.float64))
+    ids = np.asarray(list(identities) if not isinstance(identities, (np.ndarray, torch.Tensor))
+                     else to_numpy(identities))
+    if x.ndim != 2 or x.shape[0] != len(ids):
+        raise ValueError(f'identity_nn_accuracy: {tuple(x.shape)} features but {len(ids)} '
+                         'identities')
+    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    inverse = torch.as_tensor(inverse.reshape(-1))
+    has_partner = torch.as_tensor(counts[inverse.numpy()] > 1)
+    if not has_partner.any():
+        raise ValueError('identity_nn_accuracy: no identity occurs twice; nothing to match')
+    x = torch.nn.functional.normalize(x, dim=1).float()
+    chunk_size = chunk_size or max(1, min(4096, (1 << 24) // x.shape[0]))
+    nearest = torch.empty(x.shape[0], dtype=torch.long)
+    for start in range(0, x.shape[0], chunk_size):
+        sim = x[start:start + chunk_size] @ x.T
+        rows = torch.arange(sim.shape[0])
+        sim[rows, rows + start] = -float('inf')
+        nearest[start:start + sim.shape[0]] = sim.argmax(dim=1)
+    hit = (inverse[nearest] == inverse)[has_partner]
+    return dict(accuracy=float(hit.double().mean()), num_queries=int(has_partner.sum()))
+
+
+def effective_rank(feats: ArrayLike, variance: float = 0.9) -> Dict[str, float]:
+    """Dimensionality of a feature set: RankMe effective rank and PCs for ``variance``.
+
+    - ``effective_rank``: ``exp(-sum_k p_k log p_k)`` with ``p_k = s_k / sum(s)`` the
+      normalised singular values of the (uncentred) (N, D) feature matrix (Roy & Vetterli
+      2007; RankMe, Garrido et al. 2023). Between 1 (collapse to one direction) and
+      ``min(N, D)``.
+    - ``num_components``: the smallest number of principal components (of the centred
+      features) that explain at least ``variance`` of the total variance.
+
+    Args:
+        feats: (N, D) features.
+        variance (float): Share of the variance, in (0, 1]. Defaults to 0.9.
+
+    Returns:
+        dict: ``effective_rank`` (float), ``num_components`` (int), ``dim`` (D).
+    """
+    if not 0 < variance <= 1:
+        raise ValueError(f'effective_rank: variance must be in (0, 1], got {variance}')
+    x = torch.as_tensor(to_numpy(feats, np.float64))
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f'effective_rank: need (N >= 2, D) features, got {tuple(x.shape)}')
+    s = torch.linalg.svdvals(x)
+    p = s / s.sum().clamp_min(1e-300)
+    p = p[p > 0]
+    erank = float(torch.exp(-(p * p.log()).sum()))
+    sc = torch.linalg.svdvals(x - x.mean(0, keepdim=True)) ** 2
+    total = sc.sum()
+    if total <= 0:
+        num = 0
+    else:
+        cum = torch.cumsum(sc, 0) / total
+        num = int(torch.searchsorted(cum, torch.tensor(variance, dtype=cum.dtype) - 1e-12)) + 1
+    return dict(effective_rank=erank, num_components=min(num, int(sc.numel())),
+                dim=int(x.shape[1]))
+
+
+def verification_accuracy(sims: ArrayLike, same: ArrayLike, folds: int = 10) -> float:
+    """Face-verification accuracy (LFW protocol): mean over folds, each at the best
+    threshold of the other folds.
+
+    Args:
+        sims: (P,) similarity of each pair (higher = more alike).
+        same: (P,) bool, True for pairs of the same person.
+        folds (int): Number of consecutive folds. Defaults to 10.
+
+    Returns:
+        float: accuracy in [0, 1].
+    """
+    sims = to_numpy(sims, np.float64).reshape(-1)
+    same = to_numpy(same).astype(bool).reshape(-1)
+    if sims.shape != same.shape or sims.size == 0:
+        raise ValueError(f'verification_accuracy: {sims.size} similarities but {same.size} '
+                         'labels')
+    fold_of = np.arange(len(sims)) * folds // len(sims)
+    accs = []
+    for k in range(folds):
+        train, test = fold_of != k, fold_of == k
+        if not test.any():
+            continue
+        cands = np.unique(sims[train]) if train.any() else np.array([0.])
+        best = max(cands, key=lambda t: ((sims[train] >= t) == same[train]).mean())
+        accs.append(((sims[test] >= best) == same[test]).mean())
+    return float(np.mean(accs))

@@ -192,7 +192,7 @@ def test_train_res50_config_tiny(tmp_path, tiny_release):
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     n = len(init_backbone)  # PretrainedBackbone mapping: every backbone key, nothing else
-    assert f'loaded {n}/{n} ResNet weights' in log and '0 shape mismatches' in log
+    assert f'loaded {n}/{n} ResNet tensors from checkpoint' in log  # all required
     assert 'Iter(train) [3/3]' in log and 'fer/macro_f1' in log
     assert 'AffWild2Expr(train)' in log and 'unannotated (-1) lines skipped' in log
     _check_run(work_dir, init_backbone)

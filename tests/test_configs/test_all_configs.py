@@ -20,7 +20,6 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from mmcv.transforms import Compose
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import pseudo_collate
 
@@ -103,6 +102,9 @@ def _redirect(ds_cfg: dict, roots: dict, tmp_path) -> dict:
     if 'datasets' in ds_cfg:  # ConcatDataset
         ds_cfg['datasets'] = [_redirect(d, roots, tmp_path) for d in ds_cfg['datasets']]
         return ds_cfg
+    if 'source' in ds_cfg:  # ImageListDataset of another dataset's unique images
+        ds_cfg['source'] = _redirect(ds_cfg['source'], roots, tmp_path)
+        return ds_cfg
     ds_type = ds_cfg['type'].split('.')[-1]
     if ds_type not in roots:
         pytest.fail(f'dataset type {ds_cfg["type"]} has no synthetic data in '
@@ -129,14 +131,14 @@ def _shrink_model(model_cfg: dict) -> dict:
 
 
 def _datasets(cfg: Config):
-    """(name, dataset config) of every dataloader and of ``feature_eval``'s datasets."""
+    """(name, dataset config) of every dataloader, the frozen-feature bank's included."""
     for key in DATALOADERS:
         dl = cfg.get(key)
         if dl:
             yield key, dl['dataset']
-    for key, value in (cfg.get('feature_eval') or {}).items():
-        if key.endswith('dataset') and isinstance(value, dict) and 'type' in value:
-            yield f'feature_eval.{key}', value
+    bank = (cfg.get('test_cfg') or {}).get('bank_dataloader')
+    if bank:
+        yield 'test_cfg.bank_dataloader', bank['dataset']
 
 
 def _collate(cfg_dl: dict):
@@ -158,7 +160,7 @@ def _check_item(item, where: str) -> None:
 def test_configs_found():
     """The glob sees every family (a moved folder must not silently empty the test)."""
     families = {_config_id(p).split(os.sep)[0] for p in CONFIGS}
-    assert {'abaw5', 'benchmarks', 'contrawarp', 'emoco', 'sslfer'} <= families
+    assert {'abaw5', 'contrawarp', 'emoco', 'sslfer'} <= families
     assert len(CONFIGS) >= 40
     assert not any(osp.basename(p).startswith('_') for p in CONFIGS)
 
@@ -180,18 +182,12 @@ def test_config_builds(path, synthetic_roots, tmp_path):
             model = MODELS.build(_shrink_model(model_cfg))
         except Exception as e:  # noqa: BLE001
             pytest.fail(f'{name}: MODELS.build(cfg.model) failed: {type(e).__name__}: {e}')
-    elif model_cfg and 'backbone' in model_cfg:  # feature-eval configs: a bare backbone
-        try:
-            MODELS.build(model_cfg['backbone'])
-        except Exception as e:  # noqa: BLE001
-            pytest.fail(f'{name}: MODELS.build(cfg.model.backbone) failed: '
-                        f'{type(e).__name__}: {e}')
-    assert model_cfg or cfg.get('feature_eval'), f'{name}: neither model nor feature_eval'
+    assert model_cfg, f'{name}: no model'
 
     # ---- datasets (+ first item through the pipeline)
     built = {}
     found = list(_datasets(cfg))
-    assert found, f'{name}: no dataset in any dataloader nor in feature_eval'
+    assert found, f'{name}: no dataset in any dataloader'
     for key, ds_cfg in found:
         try:
             ds = DATASETS.build(_redirect(ds_cfg, synthetic_roots, tmp_path))
@@ -199,16 +195,9 @@ def test_config_builds(path, synthetic_roots, tmp_path):
             pytest.fail(f'{name}: {key}.dataset ({ds_cfg.get("type")}) failed to build: '
                         f'{type(e).__name__}: {e}')
         assert len(ds) > 0, f'{name}: {key} dataset is empty'
+        assert ds_cfg.get('pipeline'), f'{name}: {key} has no pipeline'
         try:
-            if ds_cfg.get('pipeline'):
-                item = ds[0]
-            else:  # e.g. FEC feature eval: a per-image pipeline applied to each image
-                per_image = (cfg.get('feature_eval') or {}).get(key.split('.')[-1].replace(
-                    '_dataset', '_pipeline'))
-                assert per_image, f'{name}: {key} has no pipeline'
-                path = ds.get_data_info(0)['img_path']  # FEC: the triplet's list of paths
-                item = Compose(per_image)(dict(img_path=path[0] if isinstance(path, list)
-                                               else path))
+            item = ds[0]
         except Exception as e:  # noqa: BLE001
             pytest.fail(f'{name}: {key} pipeline failed on item 0: {type(e).__name__}: {e}')
         _check_item(item, f'{name}: {key}')

@@ -489,7 +489,8 @@ def test_unknown_type_and_unknown_keyword_are_named(tmp_path):
 
 def test_train_tool_typo_cfg_option_names_key(tmp_path):
     proc = subprocess.run(
-        [sys.executable, 'tools/train.py', 'configs/benchmarks/finetune_rafdb_r18.py',
+        [sys.executable, 'tools/train.py',
+         'configs/contrawarp/benchmarks/resnet18_1xb64-coslr-40e_rafdb.py',
          '--work-dir', str(tmp_path / 'work'), '--cfg-options', 'model.backbone.dept=18'],
         cwd=REPO, capture_output=True, text=True, timeout=300,
         env=dict(os.environ, OMP_NUM_THREADS='1'))

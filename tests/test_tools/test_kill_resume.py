@@ -12,29 +12,28 @@ import torch
 
 from mmfer.utils import load_checkpoint_file
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), 'test_utils'))
-from test_checkpoint import CFG, write_class_folders  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MAX_ITERS = 40
 
 
-def train_cmd(work: str, data: str, *extra: str):
-    return [sys.executable, 'tools/train.py', CFG, '--work-dir', work, *extra, '--cfg-options',
+def train_cmd(cfg: str, work: str, data: str, *extra: str):
+    return [sys.executable, 'tools/train.py', cfg, '--work-dir', work, *extra, '--cfg-options',
             f'train_dataloader.dataset.data_root={data}', f'train_cfg.max_iters={MAX_ITERS}',
             f'param_scheduler.0.T_max={MAX_ITERS}', 'default_hooks.checkpoint.interval=2',
             'default_hooks.checkpoint.max_keep_ckpts=100']
 
 
-def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path, tiny_cls_config,
+                                                   write_class_folders):
     data = write_class_folders(str(tmp_path / 'data'))
     env = dict(os.environ, OMP_NUM_THREADS='1')
     ref_dir, run_dir = str(tmp_path / 'ref'), str(tmp_path / 'run')
-    ref = subprocess.run(train_cmd(ref_dir, data), cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=600)
+    ref = subprocess.run(train_cmd(tiny_cls_config, ref_dir, data), cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=600)
     assert ref.returncode == 0, ref.stderr[-3000:]
 
-    proc = subprocess.Popen(train_cmd(run_dir, data), cwd=REPO, env=env,
+    proc = subprocess.Popen(train_cmd(tiny_cls_config, run_dir, data), cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not osp.exists(osp.join(run_dir, 'iter_10.pth')):
@@ -50,8 +49,8 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     for it in killed_at:
         assert load_checkpoint_file(osp.join(run_dir, f'iter_{it}.pth'))['meta']['iter'] == it
 
-    resumed = subprocess.run(train_cmd(run_dir, data, '--resume'), cwd=REPO, env=env,
-                             capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(train_cmd(tiny_cls_config, run_dir, data, '--resume'), cwd=REPO,
+                             env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed epoch: 0, iter:' in resumed.stdout + resumed.stderr
     a = load_checkpoint_file(osp.join(ref_dir, f'iter_{MAX_ITERS}.pth'))['state_dict']

@@ -29,7 +29,9 @@ def test_tiny_demo_writes_complete_report(tmp_path):
         assert f']({png})' in report
     # the exact commands to rerun each step are in the report
     assert 'python tools/train.py configs/contrawarp/byol_r18_synthetic.py' in report
-    assert 'python tools/test.py configs/benchmarks/knn_rafdb_r18_synthetic.py' in report
+    assert ('python tools/test.py '
+            'configs/contrawarp/benchmarks/resnet18_knn-linear_rafdb-synthetic64.py') in report
+    assert '| k-NN top-1 (k=30) |' in report
     # The two pre-trainings produced different backbones from the same random init.
     import torch
     from mmfer.utils import load_checkpoint_file

@@ -4,7 +4,6 @@ import os
 import os.path as osp
 import pickle
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -16,17 +15,6 @@ from mmfer.utils import UnsafeCheckpointError, load_checkpoint_file
 from mmfer.utils.checkpoint import AtomicLocalBackend, checkpoint_safe_globals
 
 CFG = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'configs', 'tiny_cls.py')
-
-
-def write_class_folders(root: str, per_class: int = 6, size: int = 32) -> str:
-    rng = np.random.default_rng(0)
-    for c in range(2):
-        os.makedirs(osp.join(root, f'class{c}'), exist_ok=True)
-        for i in range(per_class):
-            img = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
-            img[..., c] = 200  # a learnable colour cue
-            cv2.imwrite(osp.join(root, f'class{c}', f'{i:03d}.png'), img)
-    return root
 
 
 class _Crash(Exception):
@@ -64,7 +52,7 @@ def state_equal(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_resume_continues_exactly(tmp_path):
+def test_resume_continues_exactly(tmp_path, write_class_folders):
     data = write_class_folders(str(tmp_path / 'data'))
     # Reference: 8 uninterrupted iterations.
     ref = make_runner(data, str(tmp_path / 'ref'))
@@ -107,7 +95,7 @@ def test_resume_continues_exactly(tmp_path):
     assert state_equal(ref_state, resumed.model.state_dict())
 
 
-def test_load_from_weights_only(tmp_path):
+def test_load_from_weights_only(tmp_path, write_class_folders):
     data = write_class_folders(str(tmp_path / 'data'))
     first = make_runner(data, str(tmp_path / 'a'), max_iters=4)
     first.train()

@@ -82,7 +82,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     from mmfer.evaluation.abaw5 import (expr_metrics, predict_frame_logits, video_labels,
                                         write_expr_submission)
-    from mmfer.models.utils import load_backbone_weights
+    from mmfer.models.utils import load_model_weights
+    from mmfer.utils import extract_state_dict, load_checkpoint_file
     from mmfer.registry import DATASETS, MODELS
     from mmfer.utils import register_all_modules
     register_all_modules(init_default_scope=True)
@@ -103,8 +104,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
     # the whole trained classifier: every key of the model must be in the checkpoint
-    load_backbone_weights(model, args.checkpoint, prefix='', drop_prefixes=(),
-                          min_fraction=1.0)
+    state = extract_state_dict(load_checkpoint_file(args.checkpoint, map_location='cpu'),
+                               args.checkpoint)
+    load_model_weights(model, state, source=args.checkpoint, require_all=True)
     model = model.to(device).eval()
     logits = predict_frame_logits(model, dataset, args.batch_size, args.num_workers)
 

@@ -13,10 +13,13 @@ LFW layout (the official ``lfw`` / ``lfw-deepfunneled`` tarballs, or scikit-lear
 Protocol: people with at least ``--min-faces`` images (scikit-learn's ``fetch_lfw_people``
 selection); per person a seeded ``--test-fraction`` of the images (at least one) is the test
 set, the rest the k-NN memory; faces are cropped with scikit-learn's default box
-(``--crop 78 70 172 195``, x1 y1 x2 y2 on 250 x 250 images, scaled for other sizes), resized
-to ``--img-size`` and normalised like the config's data preprocessor. Cosine k-NN with
-``exp(sim / 0.07)`` voting (:func:`mmfer.evaluation.knn_predict`). With ``--pairs``, also the
-verification accuracy of cosine similarity, threshold chosen on 9 of 10 folds.
+(``--crop 78 70 172 195``, x1 y1 x2 y2 on 250 x 250 images, scaled for other sizes) by
+``CropFaceBox`` and resized to ``--img-size``. Features: the config's backbone with global
+average pooling behind its own data preprocessor
+(:func:`mmfer.evaluation.backbone_model_cfg`, :func:`mmfer.evaluation.extract_features`);
+cosine k-NN with ``exp(sim / 0.07)`` voting (:func:`mmfer.evaluation.knn_accuracy`). With
+``--pairs``, also the verification accuracy of cosine similarity, threshold chosen on 9 of
+10 folds (:func:`mmfer.evaluation.verification_accuracy`).
 
 Example::
 
@@ -27,22 +30,20 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 
-import cv2
 import numpy as np
 import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from PIL import Image
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-import mmfer  # noqa: E402,F401
-from mmengine.config import Config  # noqa: E402
-
-from mmfer.evaluation import (extract_features, knn_predict,  # noqa: E402
-                              load_backbone_weights)
-from mmfer.registry import MODELS  # noqa: E402
-from mmfer.utils import register_all_modules  # noqa: E402
-
-IMG_EXT = ('.jpg', '.jpeg', '.png')
+import mmfer  # noqa: F401
+from mmfer.evaluation import (backbone_model_cfg, extract_features, knn_accuracy,
+                              verification_accuracy)
+from mmfer.evaluation.lfw import read_pairs, scan_lfw, split_people
+from mmfer.models.utils import load_backbone_weights
+from mmfer.registry import MODELS
+from mmfer.utils import register_all_modules
 
 
 def parse_args(argv=None):
@@ -61,139 +62,62 @@ def parse_args(argv=None):
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--num-workers', type=int, default=2)
     p.add_argument('--out', default='work_dirs/fr_knn_lfw/metrics.json')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for name in ('min_faces', 'img_size', 'batch_size'):
+        if getattr(args, name) < 1:
+            p.error(f'--{name.replace("_", "-")} must be >= 1')
+    if min(args.k) < 1 or not 0 < args.test_fraction < 1:
+        p.error('--k values must be >= 1 and --test-fraction in (0, 1)')
+    return args
 
 
-def scan_lfw(root):
-    """{person: [image paths]} of an LFW tree; raises when the layout is not there."""
-    if not osp.isdir(root):
-        raise FileNotFoundError(f'LFW folder {root} does not exist')
-    people = {}
-    for name in sorted(os.listdir(root)):
-        folder = osp.join(root, name)
-        if not osp.isdir(folder):
-            continue
-        imgs = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMG_EXT))
-        if imgs:
-            people[name] = [osp.join(folder, f) for f in imgs]
-    if not people:
-        raise ValueError(f'{root}: no <Person>/<Person>_NNNN.jpg images (not an LFW layout)')
-    return people
-
-
-def split_people(people, min_faces, test_fraction, seed):
-    """Seeded per-person split -> (train paths, train labels, test paths, test labels, names)."""
-    rng = np.random.RandomState(seed)
-    kept = [p for p in sorted(people) if len(people[p]) >= min_faces]
-    if len(kept) < 2:
-        raise ValueError(f'only {len(kept)} people have >= {min_faces} images; lower '
-                         '--min-faces')
-    tr, trl, te, tel = [], [], [], []
-    for label, person in enumerate(kept):
-        paths = list(people[person])
-        order = rng.permutation(len(paths))
-        n_test = max(1, int(round(test_fraction * len(paths))))
-        for j, idx in enumerate(order):
-            (te if j < n_test else tr).append(paths[idx])
-            (tel if j < n_test else trl).append(label)
-    return tr, trl, te, tel, kept
-
-
-class FaceCrops(torch.utils.data.Dataset):
-    """Cropped, resized, normalised RGB faces (3, S, S) from image paths."""
-
-    def __init__(self, paths, crop, size, mean, std):
-        self.paths, self.crop, self.size = list(paths), crop, size
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.asarray(std, np.float32)
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, i):
-        img = cv2.imread(self.paths[i], cv2.IMREAD_COLOR)
-        if img is None:
-            raise OSError(f'cannot read image {self.paths[i]}')
-        h, w = img.shape[:2]
-        x1, y1, x2, y2 = self.crop
-        sx, sy = w / 250., h / 250.
-        rows = slice(int(round(y1 * sy)), int(round(y2 * sy)))
-        cols = slice(int(round(x1 * sx)), int(round(x2 * sx)))
-        img = img[rows, cols]
-        img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
-        img = (img[:, :, ::-1].astype(np.float32) - self.mean) / self.std
-        return dict(inputs=torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
-
-
-def read_pairs(path, root):
-    """LFW pairs.txt -> list of (path_a, path_b, same)."""
-    def img(name, idx):
-        return osp.join(root, name, f'{name}_{int(idx):04d}.jpg')
-
-    pairs = []
-    with open(path) as f:
-        lines = [ln.split() for ln in f if ln.strip()]
-    for lineno, parts in enumerate(lines[1:], start=2):
-        if len(parts) == 3:
-            pairs.append((img(parts[0], parts[1]), img(parts[0], parts[2]), True))
-        elif len(parts) == 4:
-            pairs.append((img(parts[0], parts[1]), img(parts[2], parts[3]), False))
-        else:
-            raise ValueError(f'{path}:{lineno}: expected "name i j" or "name1 i name2 j"')
-    missing = [p for pr in pairs for p in pr[:2] if not osp.isfile(p)]
-    if missing:
-        raise FileNotFoundError(f'{path}: {len(missing)} pair images missing, e.g. {missing[0]}')
-    return pairs
-
-
-def verification_accuracy(sims, same, folds=10):
-    """Mean accuracy over folds, each thresholded at the best threshold of the other folds."""
-    sims, same = np.asarray(sims), np.asarray(same, bool)
-    fold_of = np.arange(len(sims)) * folds // len(sims)
-    accs = []
-    for k in range(folds):
-        train, test = fold_of != k, fold_of == k
-        if not test.any():
-            continue
-        cands = np.unique(sims[train]) if train.any() else np.array([0.])
-        best = max(cands, key=lambda t: ((sims[train] >= t) == same[train]).mean())
-        accs.append(((sims[test] >= best) == same[test]).mean())
-    return 100. * float(np.mean(accs))
+def face_features(model, paths, args, labels=None, desc='LFW'):
+    """Feature set of ``paths``: crop (box scaled to each image's size), resize, features."""
+    x1, y1, x2, y2 = args.crop
+    boxes = []
+    for p in paths:
+        w, h = Image.open(p).size
+        boxes.append(np.array([x1 * w / 250, y1 * h / 250, x2 * w / 250, y2 * h / 250],
+                              np.float32))
+    dataset = dict(type='ImageListDataset', img_paths=list(paths), labels=labels,
+                   extra_fields=dict(face_bbox=boxes), test_mode=True,
+                   pipeline=[dict(type='LoadFaceImage'), dict(type='CropFaceBox'),
+                             dict(type='Resize', scale=(args.img_size, args.img_size),
+                                  interpolation='area'),
+                             dict(type='PackInputs')])
+    loader = Runner.build_dataloader(dict(
+        batch_size=args.batch_size, num_workers=args.num_workers, dataset=dataset,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='default_collate')))
+    return extract_features(model, loader, desc=desc)
 
 
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
     cfg = Config.fromfile(args.config)
-    prep = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
-    mean = prep.get('mean', [123.675, 116.28, 103.53])
-    std = prep.get('std', [58.395, 57.12, 57.375])
-    backbone = MODELS.build(cfg.model.backbone)
-    load_backbone_weights(backbone, args.checkpoint, prefix='backbone.')
+    model = MODELS.build(backbone_model_cfg(cfg))
+    load_backbone_weights(model.backbone, args.checkpoint)
 
     people = scan_lfw(args.lfw_root)
     tr, trl, te, tel, names = split_people(people, args.min_faces, args.test_fraction,
                                            args.seed)
-    data = FaceCrops(tr + te, args.crop, args.img_size, mean, std)
-    feats = extract_features(backbone, lambda b: b['inputs'], data, args.batch_size,
-                             args.num_workers, desc='LFW')
-    train_f, test_f = feats[:len(tr)], feats[len(tr):]
+    bank = face_features(model, tr, args, trl, 'LFW memory features')
+    query = face_features(model, te, args, tel, 'LFW test features')
     out = dict(num_identities=len(names), num_train=len(tr), num_test=len(te),
                min_faces=args.min_faces, checkpoint=osp.abspath(args.checkpoint))
-    for k in args.k:
-        k_eff = min(k, len(tr))
-        pred = knn_predict(train_f, torch.tensor(trl), test_f, k_eff, num_classes=len(names))
-        out[f'knn_top1/k{k}'] = 100. * float((pred == torch.tensor(tel)).float().mean())
+    res = knn_accuracy(bank['feats'], bank['gt_label'], query['feats'], query['gt_label'],
+                       args.k, num_classes=len(names))
+    for k, r in res.items():  # keyed by the k actually used (<= the memory size)
+        out[f'knn_top1/k{k}'] = 100. * r['accuracy']
     if args.pairs:
         pairs = read_pairs(args.pairs, args.lfw_root)
-        pf = extract_features(backbone, lambda b: b['inputs'],
-                              FaceCrops([p for pr in pairs for p in pr[:2]], args.crop,
-                                        args.img_size, mean, std),
-                              args.batch_size, args.num_workers, desc='LFW pairs')
+        pf = face_features(model, [p for pr in pairs for p in pr[:2]], args,
+                           desc='LFW pair features')['feats']
         pf = torch.nn.functional.normalize(pf, dim=1)
         sims = (pf[0::2] * pf[1::2]).sum(1).numpy()
         out['num_pairs'] = len(pairs)
-        out['verification_acc'] = verification_accuracy(sims, [p[2] for p in pairs])
+        out['verification_acc'] = 100. * verification_accuracy(sims, [p[2] for p in pairs])
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
         json.dump(out, f, indent=1)

@@ -6,7 +6,7 @@ from mmengine.evaluator import BaseMetric
 
 from mmfer.registry import METRICS
 from .. import functional as FM
-from ._utils import as_numpy, get_field
+from ..functional import get_field, to_numpy
 
 
 @METRICS.register_module()
@@ -48,11 +48,11 @@ class AUF1Metric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence) -> None:
         name = type(self).__name__
         for sample in data_samples:
-            pred = as_numpy(get_field(sample, self.pred_key, name)).astype(np.float64)
-            gt = as_numpy(get_field(sample, self.gt_key, name)).astype(np.float64)
+            pred = to_numpy(get_field(sample, self.pred_key, name)).astype(np.float64)
+            gt = to_numpy(get_field(sample, self.gt_key, name)).astype(np.float64)
             mask = None
             if self.mask_key is not None:
-                mask = as_numpy(get_field(sample, self.mask_key, name)).astype(bool)
+                mask = to_numpy(get_field(sample, self.mask_key, name)).astype(bool)
                 mask = mask.reshape(-1)
             self.results.append((pred.reshape(-1), gt.reshape(-1), mask))
 

@@ -9,7 +9,7 @@ from mmengine.logging import print_log
 
 from mmfer.registry import METRICS
 from .. import functional as FM
-from ._utils import as_numpy, get_field
+from ..functional import get_field, to_numpy
 
 
 @METRICS.register_module()
@@ -57,13 +57,13 @@ class FERClsMetric(BaseMetric):
         for sample in data_samples:
             try:
                 score = get_field(sample, 'pred_score', type(self).__name__)
-                pred = int(as_numpy(score).argmax())
-                width = int(as_numpy(score).shape[-1])
+                pred = int(to_numpy(score).argmax())
+                width = int(to_numpy(score).shape[-1])
             except KeyError:
-                pred = int(as_numpy(get_field(sample, 'pred_label',
+                pred = int(to_numpy(get_field(sample, 'pred_label',
                                               type(self).__name__)).reshape(-1)[0])
                 width = None
-            gt = int(as_numpy(get_field(sample, 'gt_label', type(self).__name__)).reshape(-1)[0])
+            gt = int(to_numpy(get_field(sample, 'gt_label', type(self).__name__)).reshape(-1)[0])
             self.results.append((pred, gt, width))
 
     def _class_names(self, num_classes: int) -> List[str]:

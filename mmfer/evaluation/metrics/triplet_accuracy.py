@@ -6,7 +6,7 @@ from mmengine.evaluator import BaseMetric
 
 from mmfer.registry import METRICS
 from .. import functional as FM
-from ._utils import as_numpy, get_field
+from ..functional import get_field, to_numpy
 
 
 @METRICS.register_module()
@@ -47,10 +47,10 @@ class TripletAccuracy(BaseMetric):
     def process(self, data_batch, data_samples: Sequence) -> None:
         name = type(self).__name__
         for sample in data_samples:
-            emb = as_numpy(get_field(sample, self.pred_key, name)).astype(np.float64)
+            emb = to_numpy(get_field(sample, self.pred_key, name)).astype(np.float64)
             if emb.ndim != 2 or emb.shape[0] != 3:
                 raise ValueError(f'{name}: {self.pred_key} must be (3, D), got {emb.shape}')
-            odd = int(as_numpy(get_field(sample, self.gt_key, name)).reshape(-1)[0])
+            odd = int(to_numpy(get_field(sample, self.gt_key, name)).reshape(-1)[0])
             try:
                 ttype = str(get_field(sample, 'triplet_type', name))
             except KeyError:

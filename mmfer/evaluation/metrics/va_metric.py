@@ -7,7 +7,7 @@ from mmengine.logging import print_log
 
 from mmfer.registry import METRICS
 from .. import functional as FM
-from ._utils import as_numpy, get_field
+from ..functional import get_field, to_numpy
 
 
 @METRICS.register_module()
@@ -46,8 +46,8 @@ class VAMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence) -> None:
         name = type(self).__name__
         for sample in data_samples:
-            pred = as_numpy(get_field(sample, self.pred_key, name)).astype(np.float64)
-            gt = as_numpy(get_field(sample, self.gt_key, name)).astype(np.float64)
+            pred = to_numpy(get_field(sample, self.pred_key, name)).astype(np.float64)
+            gt = to_numpy(get_field(sample, self.gt_key, name)).astype(np.float64)
             pred, gt = pred.reshape(-1), gt.reshape(-1)
             if pred.shape != (len(self.names), ) or gt.shape != (len(self.names), ):
                 raise ValueError(f'{name}: {self.pred_key} and {self.gt_key} must have '

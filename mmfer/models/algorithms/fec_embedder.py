@@ -1,10 +1,8 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 """Expression embedding fine-tuned on FEC triplets (ContraWarping Tab. 7, "fine-tuning: Yes")."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from mmpretrain.models import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 
@@ -13,75 +11,41 @@ from mmfer.registry import MODELS
 
 @MODELS.register_module()
 class FECEmbedder(BaseSelfSupervisor):
-    """Backbone + neck + linear projection to a small L2-normalised embedding.
+    """Backbone -> neck -> :class:`mmfer.models.heads.FECHead` (projection to a unit
+    embedding; the head owns the triplet loss).
 
-    Inputs are FEC triplets packed by :class:`mmfer.datasets.TripletViews` (``inputs`` =
-    list of 3 (N, C, H, W) tensors after ``SelfSupDataPreprocessor``); ``gt_label`` is the
-    index of the odd one out. The loss (``FECTripletLoss`` by default) uses the two other
-    images as anchor/positive and the odd image as negative.
+    Inputs of ``loss`` / ``predict`` are FEC triplets packed by
+    :class:`mmfer.datasets.TripletViews` (``inputs`` = list of 3 (N, C, H, W) tensors after
+    ``SelfSupDataPreprocessor``); ``gt_label`` is the index of the odd one out.
 
-    ``predict`` writes ``pred_embeddings`` (3, D) into each data sample (read by
-    :class:`mmfer.evaluation.TripletAccuracy`); ``mode='tensor'`` returns the (N, D)
-    embedding of a single batch of images.
+    - :meth:`extract_feat` (``mode='tensor'``): (N, C, H, W) images -> (N, D) unit
+      embeddings (the feature of this model, also for ``FrozenFeatureTestLoop``);
+    - ``mode='loss'``: the head's triplet loss on the (N, 3, D) embeddings;
+    - ``mode='predict'``: writes ``pred_embeddings`` (3, D) into each data sample (read by
+      :class:`mmfer.evaluation.TripletAccuracy`).
 
-    Args:
-        backbone (dict): Backbone config (e.g. ResNet-18).
-        neck (dict): Pooling neck (e.g. ``GlobalAveragePooling``).
-        in_channels (int): Neck output channels (512 for ResNet-18).
-        embed_dim (int): Embedding size (FEC paper: 16). Defaults to 16.
-        loss (dict): Triplet loss config.
-        data_preprocessor (dict, optional): Defaults to ``SelfSupDataPreprocessor``.
-        init_cfg (dict, optional): e.g. ``Pretrained`` weights for the backbone.
+    Args: those of mmpretrain's ``BaseSelfSupervisor`` (``backbone``, ``neck``, ``head``,
+    ``data_preprocessor``, ``init_cfg``).
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 in_channels: int = 512,
-                 embed_dim: int = 16,
-                 loss: dict = dict(type='FECTripletLoss'),
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
-        super().__init__(backbone=backbone, neck=neck, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
-        self.proj = nn.Linear(in_channels, embed_dim)
-        self.loss_module = MODELS.build(loss)
-
-    def embed(self, inputs: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) images -> (N, D) unit embeddings."""
-        feats = self.neck(self.backbone(inputs))
-        feat = feats[-1] if isinstance(feats, (tuple, list)) else feats
-        return F.normalize(self.proj(feat.flatten(1)), dim=1)
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.neck(self.backbone(inputs)))
 
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode == 'predict':
+        if mode == 'predict':  # BaseSelfSupervisor knows 'tensor' and 'loss' only
             return self.predict(inputs, data_samples)
-        if mode == 'tensor' and isinstance(inputs, (list, tuple)):
-            return [self.embed(x) for x in inputs]
-        if mode == 'tensor':
-            return self.embed(inputs)
         return super().forward(inputs, data_samples, mode)
 
     def _triplet_embeddings(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 3:
             raise ValueError('FECEmbedder expects a list of 3 image batches (TripletViews)')
         n = inputs[0].shape[0]
-        emb = self.embed(torch.cat(list(inputs)))
+        emb = self.extract_feat(torch.cat(list(inputs)))
         return emb.view(3, n, -1).transpose(0, 1)  # (N, 3, D)
 
     def loss(self, inputs: List[torch.Tensor],
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
-        emb = self._triplet_embeddings(inputs)
-        odd = torch.stack([s.gt_label.reshape(-1)[0] for s in data_samples]).to(emb.device)
-        rows = torch.arange(emb.shape[0], device=emb.device)
-        # the two non-odd positions in increasing order: odd 0 -> (1, 2), 1 -> (0, 2), 2 -> (0, 1)
-        first = torch.where(odd == 0, 1, 0)
-        second = torch.where(odd == 2, 1, 2)
-        types = [s.metainfo.get('triplet_type') if 'triplet_type' in s.metainfo else None
-                 for s in data_samples]
-        types = None if any(t is None for t in types) else types
-        loss = self.loss_module(emb[rows, first], emb[rows, second], emb[rows, odd], types)
-        return dict(loss=loss)
+        return self.head.loss(self._triplet_embeddings(inputs), data_samples)
 
     @torch.no_grad()
     def predict(self, inputs: List[torch.Tensor],

@@ -1,8 +1,12 @@
-# Fine-tuning on AffectNet (7 classes), the "baseline" recipe: ResNet-18, face-box crop,
-# random crop + flip, CE. From a self-supervised checkpoint with --cfg-options load_from=CKPT.
+# Fine-tuning on AffectNet (7 classes), the "baseline" recipe of ContraWarping Tab. 6
+# ("Baseline + Ours": 64.94 %): ResNet-18, face-box crop, random crop + flip, CE. The paper
+# gives no optimiser or schedule; the ones below are ours. From a self-supervised checkpoint:
+#   python tools/train.py configs/contrawarp/benchmarks/resnet18_1xb64-coslr-20e_affectnet.py \
+#       --cfg-options load_from=CKPT
+# (load_from needs every backbone weight of CKPT; the FC head starts random.)
 # 8 classes: set num_classes=8 in train/val dataset, data_preprocessor and head (the
 # `num_classes` variable of the base file is resolved when this file is read).
-_base_ = ['../_base_/datasets/affectnet.py', '../_base_/default_runtime.py']
+_base_ = ['../../_base_/datasets/affectnet.py', '../../_base_/default_runtime.py']
 
 model = dict(
     type='ImageClassifier',

@@ -39,7 +39,8 @@ def test_fec_embedder_end_to_end(tmp_path, repo_root):
         rows.append(','.join(names + [str(t % 3 + 1), 'ONE_CLASS_TRIPLET']))
     (tmp_path / 'annotations' / 'train.csv').write_text('\n'.join(rows) + '\n')
 
-    cfg = Config.fromfile(osp.join(repo_root, 'configs/benchmarks/fec_finetune_r18.py'))
+    cfg = Config.fromfile(osp.join(
+        repo_root, 'configs/contrawarp/benchmarks/resnet18_1xb32-triplet-coslr-20e_fec.py'))
     model = MODELS.build(cfg.model)
     pipeline = [dict(type='ApplyToList', scatter_key='img_path', collate_keys=['img'],
                      transforms=[dict(type='LoadFaceImage'), dict(type='RandomFlip', prob=0.5)]),
@@ -51,10 +52,15 @@ def test_fec_embedder_end_to_end(tmp_path, repo_root):
     assert len(data['inputs']) == 3 and data['inputs'][0].shape == (4, 3, 24, 24)
     losses = model(**data, mode='loss')
     assert losses['loss'].ndim == 0 and losses['loss'].item() > 0
-    # the loss is FECTripletLoss on (non-odd, non-odd, odd) embeddings
+    # the loss is FECTripletLoss on (non-odd, non-odd, odd) embeddings; extract_feat (mode
+    # 'tensor') gives the unit embedding of single images
     model.eval()
     with torch.no_grad():
         emb = torch.stack([model(x, mode='tensor') for x in data['inputs']], 1)  # (N, 3, D)
+        torch.testing.assert_close(emb[:, 0], model.extract_feat(data['inputs'][0]))
+        feats = model.neck(model.backbone(data['inputs'][0]))[-1]
+        torch.testing.assert_close(emb[:, 0], torch.nn.functional.normalize(
+            model.head.proj(feats), dim=1))
     assert emb.shape == (4, 3, 16)
     torch.testing.assert_close(emb.norm(dim=-1), torch.ones(4, 3))
     odd = [t % 3 for t in range(4)]
