@@ -4,10 +4,10 @@ from typing import Dict, List
 import torch
 import torch.nn as nn
 from mmpretrain.models.selfsup import MoCo
-from mmpretrain.models.utils import batch_shuffle_ddp, batch_unshuffle_ddp
 from mmpretrain.structures import DataSample
 
 from mmfer.registry import MODELS
+from ..utils.momentum import momentum_keys
 from .contrawarp_mixin import ContraWarpMixin
 
 
@@ -32,13 +32,6 @@ class ContraWarpMoCoV2(ContraWarpMixin, MoCo):
         landmark_head, landmark_loss_weight: See :class:`ContraWarpMixin`.
     """
 
-    @torch.no_grad()
-    def _keys(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, D) L2-normalised keys of ``x`` from the momentum encoder (shuffled BN)."""
-        x, idx_unshuffle = batch_shuffle_ddp(x)
-        k = nn.functional.normalize(self.encoder_k(x)[0], dim=1)
-        return batch_unshuffle_ddp(k, idx_unshuffle)
-
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         """Losses and logged values of one batch.
@@ -56,8 +49,8 @@ class ContraWarpMoCoV2(ContraWarpMixin, MoCo):
         q = nn.functional.normalize(self.neck(feat1)[0], dim=1)  # (N, D)
         with torch.no_grad():
             self.encoder_k.update_parameters(nn.Sequential(self.backbone, self.neck))
-            k2 = self._keys(x2)
-            k3 = self._keys(x3)
+            k2 = momentum_keys(self.encoder_k, x2)
+            k3 = momentum_keys(self.encoder_k, x3)
         l_pos = torch.einsum('nc,nc->n', [q, k2]).unsqueeze(-1)  # (N, 1)
         l_warp = torch.einsum('nc,nc->n', [q, k3]).unsqueeze(-1)  # (N, 1): full negative
         l_queue = torch.einsum('nc,ck->nk', [q, self.queue.clone().detach()])  # (N, K)
