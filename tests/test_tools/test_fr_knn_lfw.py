@@ -52,7 +52,8 @@ def test_lfw_protocol_helpers(lfw, tmp_path):
 @pytest.mark.slow
 def test_fr_knn_lfw_tool(lfw, tmp_path, repo_root):
     """The CLI end to end (slow: a subprocess that builds the SSL-FER config, ~30 s)."""
-    cfg = os.path.join(repo_root, 'configs/sslfer/sslfer_r18_4xb64-100e_voxceleb_a-simclr.py')
+    cfg = os.path.join(repo_root, 'configs/sslfer/sslfer_resnet18_4xb64-adam-coslr-210e_voxceleb_'
+                       'f-timeaug-hardneg-faceswap-maskfn.py')
     torch.manual_seed(0)
     backbone = MODELS.build(dict(type='ResNet', depth=18, norm_cfg=dict(type='BN')))
     backbone.eval()

@@ -23,7 +23,7 @@ cosine k-NN with ``exp(sim / 0.07)`` voting (:func:`mmfer.evaluation.knn_accurac
 
 Example::
 
-    python tools/misc/fr_knn_lfw.py configs/sslfer/sslfer_r18_4xb64-100e_voxceleb_f-*.py \\
+    python tools/misc/fr_knn_lfw.py configs/sslfer/sslfer_resnet50_4xb64-adam-coslr-210e_voxceleb_f-*.py \\
         work_dirs/sslfer_f/epoch_100.pth --lfw-root data/lfw --pairs data/lfw/pairs.txt
 """
 import argparse

@@ -313,7 +313,8 @@ def test_ms1m_recordio_reads_with_ms1m_dataset(tmp_path):
     from mmfer.datasets.recordio import unpack
     out = W.write_ms1m(str(tmp_path), num=11, image_size=32, seed=0, num_identities=3)
     assert (tmp_path / 'property').read_text() == '3,32,32\n'
-    ds = MS1MRecordIO(str(tmp_path), landmark_file='landmarks.npz', missing_landmarks='error')
+    ds = MS1MRecordIO(str(tmp_path), landmark_file='landmarks.npz', missing_landmarks='error',
+                      pipeline=[dict(type='LoadFaceImage')])  # the dataset lists, this loads
     assert len(ds) == 11 == out['num_images']
     item = ds[4]
     assert item['img'].shape == (32, 32, 3) and item['has_landmarks']
