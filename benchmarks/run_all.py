@@ -4,8 +4,8 @@
 
 Each benchmark script runs as a subprocess (its output is streamed, indented) with small
 "quick" settings by default, or the sizes stated in the issues with ``--full``. The summary
-comes from the final ``BENCH_RESULT {json}`` line of ``bench_train_step.py`` and
-``bench_dataloader.py`` and from the printed lines of ``bench_warp.py``, ``bench_knn.py`` and
+comes from the final ``BENCH_RESULT {json}`` line of ``bench_train_step.py``,
+``bench_dataloader.py`` and ``bench_knn.py`` and from the printed lines of ``bench_warp.py`` and
 ``bench_landmarks.py``; when a script's output cannot be parsed, its last lines are shown
 instead. Every reference is measured in the same run as the figure it is compared with;
 nothing is asserted about speed. Exit code 1 when a benchmark fails (non-zero exit or
@@ -28,8 +28,6 @@ import time
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
-ROW = re.compile(r'^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)x\s*\|'
-                 r'\s*([\d.]+)%\s*\|')
 
 
 # ----------------------------------------------------------------------------- parsers
@@ -65,20 +63,23 @@ def parse_warp(text: str) -> list:
 
 
 def parse_knn(text: str) -> list:
-    shape = re.search(r'^train \((\d+), (\d+)\), test \((\d+)', text, re.M)
-    size = f'{shape.group(1)}x{shape.group(2)} / {shape.group(3)} test' if shape else ''
+    r = bench_result(text)
+    size = f'{r["num_train"]}x{r["dim"]} / {r["num_test"]} test'
     rows = []
-    for line in text.splitlines():
-        m = ROW.match(line.strip())
-        if m:
-            w, dtype, t_ref, t_ours, speed, agree = m.groups()
-            rows.append(dict(name=f'knn: {w} weights, {dtype} ({size})',
-                             measured=f'{float(t_ours):.2f} s',
-                             reference=f'{float(t_ref):.2f} s (sklearn brute)',
-                             ratio=f'speed-up {float(speed):.2f}x',
-                             note=f'{float(agree):.3f}% identical'))
-    if not rows:
-        raise ValueError('no result table rows')
+    for run in r['runs']:
+        ms = run['methods']
+        refs = [f'gemm {ms["gemm"]["min_s"]:.2f} s']
+        refs += [f'{name} {ms[name]["min_s"]:.2f} s' for name in ('plain', 'faiss', 'sklearn')
+                 if name in ms]
+        others = ', '.join(f'{name} {ms[name]["identical"] * 100:.1f}%'
+                           for name in ('plain', 'faiss') if 'identical' in ms.get(name, {}))
+        rows.append(dict(name=f'knn: k={r["k"]} {r["weighting"]} ({size}), '
+                              f'{run["threads"]} thr',
+                         measured=f'{ms["mmfer"]["min_s"]:.2f} s (mmfer)',
+                         reference=', '.join(refs),
+                         ratio=f'{ms["mmfer"]["ratio_gemm_min"]:.3f} x gemm',
+                         note=f'{ms["mmfer"]["identical"] * 100:.3f}% identical to '
+                              f'{r["reference"]}' + (f'; {others}' if others else '')))
     return rows
 
 
@@ -157,7 +158,7 @@ def benchmarks(args) -> list:
     if args.full:
         sizes = dict(
             warp=[],
-            knn=['--threads', t],
+            knn=['--threads', '1', '2'],
             landmarks=lm,
             train_step=['--threads', t],
             dataloader=['--num-images', '200', '--passes', '2'],
@@ -166,7 +167,7 @@ def benchmarks(args) -> list:
     else:
         sizes = dict(
             warp=['--iters', '200', '--repeats', '1'],
-            knn=['--num-train', '5000', '--num-test', '1000', '--repeat', '1', '--threads', t],
+            knn=['--quick', '--threads', t],
             landmarks=lm + ['--num-images', '16', '--num-per-image', '4', '--batch-size', '8'],
             train_step=['--iters', '3', '--warmup', '2', '--batch-size', '8', '--threads', t],
             dataloader=['--num-images', '48'],
@@ -230,8 +231,9 @@ def main(argv=None) -> int:
                    choices=['warp', 'knn', 'landmarks', 'train_step', 'dataloader', 'threads',
                             'synthetic'])
     p.add_argument('--threads', type=int, default=None,
-                   help='threads of the train-step and k-NN benchmarks, both sides (default: '
-                        '1 quick, 2 with --full)')
+                   help='threads of the train-step benchmark and of the quick k-NN run, both '
+                        'sides (default: 1 quick, 2 with --full; the full k-NN run measures 1 '
+                        'and 2)')
     p.add_argument('--landmark-checkpoint', default=None,
                    help='300W HRNetV2-W18 weights for bench_landmarks (default: random '
                         'weights, the same speed)')

@@ -111,11 +111,24 @@ def test_dataloader_breakdown(dataloader_run):
     assert '% total' in dataloader_run.stdout
 
 
+@pytest.mark.skipif(not osp.exists('/proc/self/clear_refs'), reason='Linux /proc needed')
+def test_knn_memory_measurement():
+    r = _result(_run('bench_knn.py', '--memory', '--num-train', '20000', '--num-test', '300',
+                     '--dim', '64', '--threads', '1'))
+    assert (r['benchmark'], r['num_train'], r['num_test'], r['dim']) == \
+        ('knn_memory', 20000, 300, 64)
+    assert r['inputs_mb'] == round((20000 + 300) * 64 * 4 / 2**20)
+    # at least the normalised bank (5 MB) and its similarity block; far below a full matrix
+    assert 4 <= r['peak_extra_mb'] < 200
+
+
 def test_bad_arguments_fail_clearly():
     proc = _run('bench_train_step.py', '--img-size', '16', timeout=60)
     assert proc.returncode != 0 and '--img-size must be >= 32' in proc.stderr
     proc = _run('bench_dataloader.py', '--img-size', '30', timeout=60)
     assert proc.returncode != 0 and '--img-size must be a multiple of 4' in proc.stderr
+    proc = _run('bench_knn.py', '--k', '0', timeout=60)
+    assert proc.returncode != 0 and '--k must be >= 1' in proc.stderr
 
 
 def test_run_all_parses_every_script(train_step_run, dataloader_run):
@@ -136,12 +149,28 @@ def test_run_all_parses_every_script(train_step_run, dataloader_run):
     plain = float(rows[0]['reference'].split()[0])
     assert ours > 0 and plain > 0
 
-    knn = _run('bench_knn.py', '--num-train', '300', '--num-test', '30', '--dim', '16',
-               '--repeat', '1', '--threads', '1')
-    assert knn.returncode == 0, knn.stdout[-2000:] + knn.stderr[-2000:]
-    rows = mod.parse_knn(knn.stdout)
-    assert [r['name'].split(',')[0] for r in rows] == ['knn: exp weights', 'knn: uniform weights']
-    assert all(r['note'] == '100.000% identical' for r in rows)
+    knn = _run('bench_knn.py', '--quick', '--threads', '1')
+    r = _result(knn)
+    assert (r['benchmark'], r['num_train'], r['num_test'], r['k']) == ('knn', 3000, 400, 20)
+    (run, ) = r['runs']
+    ms = run['methods']
+    assert run['threads'] == 1 and {'gemm', 'gemm_out', 'mmfer', 'plain', 'sklearn'} <= set(ms)
+    assert ('faiss' in ms) == (r['faiss'] is not None)
+    # mmfer is exact: the same predictions as scikit-learn's float64 brute force
+    assert (ms['mmfer']['identical'], ms['mmfer']['differ']) == (1.0, 0)
+    for name in ('plain', 'faiss'):
+        if name in ms:  # the float32 references vote on the same neighbours, up to ties
+            assert ms[name]['identical'] > 0.95
+    assert 0.3 < ms['mmfer']['accuracy'] < 1.0  # neighbours are informative, not trivial
+    for row in ms.values():
+        assert 0 < row['min_s'] <= row['median_s']
+    assert ms['mmfer']['ratio_gemm_min'] == pytest.approx(
+        ms['mmfer']['min_s'] / ms['gemm']['min_s'])
+    (row, ) = mod.parse_knn(knn.stdout)
+    assert row['name'].startswith('knn: k=20 exp (3000x64 / 400 test), 1 thr')
+    assert row['measured'] == f'{ms["mmfer"]["min_s"]:.2f} s (mmfer)'
+    assert row['ratio'].startswith(f'{ms["mmfer"]["ratio_gemm_min"]:.3f} x gemm')
+    assert row['note'].startswith('100.000% identical to scikit-learn')
 
     text = ('device: cpu, torch threads: 1, config: x.py, weights: random\n'
             'per-image inference_topdown: 4 images in 2.0s = 2.000 images/s\n'
