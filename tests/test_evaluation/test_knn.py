@@ -172,3 +172,20 @@ def test_knn_non_finite_features_and_empty_queries():
     with pytest.raises(ValueError, match='bank_chunk_size'):
         knn_predict(x, y, x, 3, bank_chunk_size=0)
     assert knn_predict(x, y, x[:0], 3).shape == (0, )
+
+
+def test_knn_without_mkl_packing_is_identical(monkeypatch):
+    """The packed-GEMM path uses private torch ops; where they are missing, ``_mkl_pack``
+    returns None and plain ``torch.mm`` runs the same search: identical predictions."""
+    import mmfer.evaluation.knn as knn_mod
+    rng = np.random.default_rng(3)
+    train = rng.standard_normal((3000, 32)).astype(np.float32)
+    labels = rng.integers(0, 5, 3000)
+    test = rng.standard_normal((300, 32)).astype(np.float32)
+    packed = knn_predict(train, labels, test, 10)
+    calls = []
+    monkeypatch.setattr(knn_mod, '_mkl_pack', lambda *a, **kw: calls.append(1))
+    plain = knn_predict(train, labels, test, 10)
+    assert calls, 'the fallback path was not reached'
+    torch.testing.assert_close(plain, packed, rtol=0, atol=0)
+    np.testing.assert_array_equal(plain.numpy(), _exact(train, labels, test, 10, 'exp'))
