@@ -71,11 +71,27 @@ def parse_args(argv=None):
     p.add_argument('--random-weights-for-testing', action='store_true')
     p.add_argument('--device', default='cpu')
     p.add_argument('--threads', type=int, default=1, help='torch threads (every path)')
+    p.add_argument('--tiny', action='store_true',
+                   help='the config at a 64 px input (16 px heatmaps): CI-sized, same code')
     args = p.parse_args(argv)
     for name in ('num_images', 'batch_size', 'repeats', 'threads'):
         if getattr(args, name) < 1:
             p.error(f'--{name.replace("_", "-")} must be >= 1')
     return args
+
+
+def tiny_config(config: str, folder: str) -> str:
+    """``config`` with a 64x64 input and 16x16 heatmaps (written to ``folder``)."""
+    path = osp.join(folder, 'tiny_' + osp.basename(config))
+    with open(path, 'w') as f:
+        f.write(f"_base_ = [{config!r}]\n"
+                "codec = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), "
+                "sigma=1.5)\n"
+                "model = dict(head=dict(decoder=codec))\n"
+                "test_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImage'), "
+                "dict(type='GetBBoxCenterScale'), dict(type='TopdownAffine', "
+                "input_size=(64, 64)), dict(type='PackPoseInputs')]))\n")
+    return path
 
 
 def sync(device: str) -> None:
@@ -202,10 +218,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     load_start = os.getloadavg()
     root = args.data_root
-    tmp = None
+    tmp = tempfile.TemporaryDirectory(prefix='bench_landmarks_')
     if root is None:
         from mmfer.datasets.synthetic import write_face_folder
-        tmp = tempfile.TemporaryDirectory(prefix='bench_landmarks_')
         info = write_face_folder(tmp.name, num=args.num_images, image_size=112, seed=0)
         root = osp.join(info['root'], 'images')
     paths, keys = list_face_images(root)
@@ -213,6 +228,8 @@ def main(argv=None):
     n = len(paths)
     checkpoint = args.checkpoint if args.checkpoint is not None else 'none'
     config = args.config or MMPOSE_300W_CONFIG
+    if args.tiny:
+        config = args.config = tiny_config(config, tmp.name)
     flip = {'config': None, 'on': True, 'off': False}[args.flip_test]
     common = dict(box_source=WholeImageBox(), max_outside_fraction=1.0,
                   random_weights_for_testing=args.random_weights_for_testing)
@@ -324,7 +341,7 @@ def main(argv=None):
     result = dict(
         benchmark='landmarks', device=args.device, threads=torch.get_num_threads(),
         weights='random' if checkpoint == 'none' else osp.basename(checkpoint),
-        flip_test=bench.flip, num_images=n, batch_size=args.batch_size,
+        flip_test=bench.flip, tiny=args.tiny, num_images=n, batch_size=args.batch_size,
         num_workers=args.num_workers, repeats=args.repeats,
         ms_per_image={k: {s: round(1e3 * v, 3) for s, v in stats(t).items()}
                       for k, t in secs.items()},
@@ -332,8 +349,7 @@ def main(argv=None):
         goal_vs_limit=GOAL_VS_LIMIT, max_diff_px=round(diff, 5),
         diffs_px={k: round(v, 5) for k, v in diffs.items()}, options=options,
         load_average=[round(load_start[0], 2), round(load_end[0], 2)])
-    if tmp is not None:
-        tmp.cleanup()
+    tmp.cleanup()
     print('BENCH_RESULT ' + json.dumps(result), flush=True)
     return 0 if ok else 1
 
