@@ -56,6 +56,8 @@ def test_colour_operations_equal_mmcv_pillow(shape):
         img = rng.integers(0, 256, shape + (3, ), dtype=np.uint8)
         if i % 4 == 0:  # few distinct colours: ties and greys
             img = rng.choice(np.array([0, 1, 128, 254, 255], np.uint8), shape + (3, ))
+        if i % 4 == 1:  # a flipped view (negative strides), as flips before the jitter give
+            img = img[:, ::-1]
         factor = float(rng.choice([0.0, 1.0, 0.6, 1.4, 2.5])) if i < 10 else \
             float(rng.uniform(0, 2))
         np.testing.assert_array_equal(pil_adjust_brightness(img, factor),
