@@ -43,7 +43,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
