@@ -34,6 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--detector', default='dlib',
                    help="face detector: 'dlib' (HOG, faces scoring >= 0.5), 'mtcnn', or "
                    "'none' when the image is an aligned face crop")
+    p.add_argument('--det-thr', type=float, default=None,
+                   help='detector score threshold (default: dlib 0.5, mtcnn 0)')
     p.add_argument('--template', default=None,
                    help='alignment template (default: from the config; e.g. rafdb_100)')
     p.add_argument('--max-faces', type=int, default=None)
@@ -47,7 +49,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     import cv2
 
-    from mmfer.apis import FERInferencer, PredictionCSV
+    from mmfer.apis import FERInferencer, PredictionCSV, detector_cfg
     from mmfer.utils import register_all_modules
     from mmfer.visualization import has_display
     for path, what in ((args.img, 'image'), (args.config, 'config'),
@@ -58,7 +60,7 @@ def main(argv=None) -> dict:
     register_all_modules(init_default_scope=True)
     tic = time.time()
     inferencer = FERInferencer(args.config, args.checkpoint, device=args.device,
-                               detector=None if args.detector == 'none' else args.detector,
+                               detector=detector_cfg(args.detector, args.det_thr),
                                template=args.template, max_faces=args.max_faces)
     loaded = time.time()
     result = inferencer(args.img, return_vis=True, topk=args.topk)

@@ -36,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='temporal smoothing of each tracked face\'s logits')
     p.add_argument('--window', type=int, default=9, help='smoothing window (odd, frames)')
     p.add_argument('--detector', default='dlib', help="'dlib' (default) or 'mtcnn'")
+    p.add_argument('--det-thr', type=float, default=None,
+                   help='detector score threshold (default: dlib 0.5, mtcnn 0)')
     p.add_argument('--template', default=None, help='alignment template (default: config)')
     p.add_argument('--max-faces', type=int, default=None)
     p.add_argument('--max-frames', type=int, default=None, help='stop after N frames')
@@ -63,7 +65,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     import cv2
 
-    from mmfer.apis import FERInferencer, PredictionCSV
+    from mmfer.apis import FERInferencer, PredictionCSV, detector_cfg
     from mmfer.evaluation.abaw5 import check_smoothing
     from mmfer.utils import register_all_modules
     from mmfer.visualization import has_display
@@ -80,7 +82,8 @@ def main(argv=None) -> dict:
     register_all_modules(init_default_scope=True)
     tic = time.time()
     inferencer = FERInferencer(args.config, args.checkpoint, device=args.device,
-                               detector=args.detector, template=args.template,
+                               detector=detector_cfg(args.detector, args.det_thr),
+                               template=args.template,
                                batch_size=args.batch_size, max_faces=args.max_faces,
                                smooth=None if args.smooth == 'none' else args.smooth,
                                window=args.window)

@@ -12,8 +12,9 @@ from .face_detection import (BaseFaceDetector, DetectorBoxSource,  # noqa: F401
                              DlibFaceDetector, MTCNNFaceDetector, align_folder,
                              build_face_detector, extract_frames, extract_frames_tree)
 from .fer_inferencer import (DATASET_FACES, FERInferencer, IoUTracker,  # noqa: F401
-                             PredictionCSV, TrackSmoother, face_preparation,
-                             load_fer_model, model_task, output_names)
+                             PredictionCSV, TrackSmoother, detector_cfg,
+                             face_preparation, load_fer_model, model_task,
+                             output_names)
 
 __all__ = [
     'FaceLandmarkInferencer', 'flag_landmarks', 'list_face_images', 'FAILURES', 'BoxFile',
@@ -24,5 +25,5 @@ __all__ = [
     'BaseFaceDetector', 'DetectorBoxSource', 'DlibFaceDetector', 'MTCNNFaceDetector',
     'build_face_detector', 'align_folder', 'extract_frames', 'extract_frames_tree',
     'FERInferencer', 'IoUTracker', 'TrackSmoother', 'PredictionCSV', 'DATASET_FACES',
-    'face_preparation', 'load_fer_model', 'model_task', 'output_names'
+    'face_preparation', 'load_fer_model', 'model_task', 'output_names', 'detector_cfg'
 ]

@@ -93,6 +93,17 @@ _LOADERS = ('LoadFaceImage', 'LoadImageFromFile')
 _FACE_STEPS = ('AlignFace', 'CropFaceBox')
 
 
+def detector_cfg(name: Optional[str], score_thr: Optional[float] = None):
+    """The detector of a command line: a name (``'none'`` -> None: inputs are face crops)
+    and an optional score threshold (else :data:`DEFAULT_DETECTORS`' or the backend's)."""
+    if name is None or name == 'none':
+        return None
+    cfg = dict(DEFAULT_DETECTORS.get(name, dict(type=name)))
+    if score_thr is not None:
+        cfg['score_thr'] = float(score_thr)
+    return cfg
+
+
 def _type_name(step: dict) -> str:
     return str(step.get('type', '')).split('.')[-1] if isinstance(step, dict) else \
         type(step).__name__
@@ -846,7 +857,12 @@ class FERInferencer(BaseInferencer):
         return cols + [f'emb{i}' for i in range(dim)] + ['failure']
 
     def csv_rows(self, pred: dict, index: int = 0) -> List[dict]:
-        """One row per face of a prediction (:meth:`csv_columns`; numbers rounded)."""
+        """One row per face of a prediction (:meth:`csv_columns`; numbers rounded); an
+        image or frame without a face gets one row with ``failure='no face'``."""
+        if not pred['faces']:
+            return [dict(source=pred.get('img_path') or '', frame=pred.get('frame', index),
+                         time='' if pred.get('time') is None else round(pred['time'], 4),
+                         failure='no face')]
         rows = []
         for face in pred['faces']:
             row = dict(source=pred.get('img_path') or '', frame=pred.get('frame', index),
@@ -929,4 +945,4 @@ class PredictionCSV:
 
 __all__ = ['FERInferencer', 'IoUTracker', 'TrackSmoother', 'PredictionCSV', 'TASKS',
            'DATASET_FACES', 'DEFAULT_TEMPLATE', 'DEFAULT_DETECTORS', 'load_fer_model',
-           'model_task', 'output_names', 'face_preparation']
+           'model_task', 'output_names', 'face_preparation', 'detector_cfg']
