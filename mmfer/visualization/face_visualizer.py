@@ -365,6 +365,36 @@ class FaceVisualizer(Visualizer):
         return strip
 
 
+def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], cols: int = 8,
+               cell: int = 112, visualizer: Optional[FaceVisualizer] = None) -> np.ndarray:
+    """RGB images in a grid of ``cols`` columns, each scaled into a ``cell`` square with its
+    title above (e.g. the worst predictions of ``analyze_results.py``).
+
+    Args:
+        images (Sequence[np.ndarray]): (H, W, 3) RGB uint8 images (None: a grey cell).
+        titles (Sequence[str]): One title per image.
+        cols (int): Columns. Defaults to 8.
+        cell (int): Cell size in pixels. Defaults to 112.
+        visualizer (FaceVisualizer, optional): Reused for drawing.
+
+    Returns:
+        np.ndarray: RGB uint8 grid.
+    """
+    if len(images) != len(titles) or not images:
+        raise ValueError(f'image_grid: {len(images)} images and {len(titles)} titles')
+    vis = visualizer or FaceVisualizer(name=f'image_grid_{id(images)}')
+    cells = [vis.visualize_face(img if img is not None else
+                                np.full((cell, cell, 3), 200, np.uint8), title=t, resize=cell)
+             for img, t in zip(images, titles)]
+    blank = np.full_like(cells[0], 255)
+    rows = []
+    for i in range(0, len(cells), cols):
+        row = cells[i:i + cols]
+        row += [blank] * (cols - len(row)) if len(cells) > cols else []
+        rows.append(np.concatenate(row, axis=1))
+    return stack_rows(rows)
+
+
 def has_display() -> bool:
     """Whether a window can be opened (``--show``): X11 / Wayland on Linux, assumed on
     other systems."""
