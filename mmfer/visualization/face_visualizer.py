@@ -171,13 +171,13 @@ class FaceVisualizer(Visualizer):
         Args:
             bbox (Sequence[float]): x1, y1, x2, y2 in image pixels.
             lines (Sequence[str]): Text, written in a filled label above the box (below it
-                when the box touches the top).
+                when there is no room above, else at the image's top).
             keypoints (np.ndarray, optional): (K, 2) landmarks, drawn as small dots in
                 ``landmark_color``.
             keypoints5 (np.ndarray, optional): (5, 2) alignment points (NaN skipped), drawn
                 in ``keypoint5_color``.
             track (int): Face / track id: picks the box colour from ``face_palette``.
-            font_scale (float, optional): Defaults to the image size / 900 (>= 0.4).
+            font_scale (float, optional): Defaults to the image size / 900, in [0.3, 1.2].
 
         Returns:
             FaceVisualizer: self.
@@ -199,12 +199,13 @@ class FaceVisualizer(Visualizer):
                                cv2.LINE_AA)
         if lines:
             font = cv2.FONT_HERSHEY_SIMPLEX
-            scale = font_scale or max(0.4, min(h, w) / 900)
+            scale = font_scale or float(np.clip(min(h, w) / 900, 0.3, 1.2))
             sizes = [cv2.getTextSize(t, font, scale, 1) for t in lines]
             lh = max(s[0][1] + s[1] for s in sizes) + 4
             bw = max(s[0][0] for s in sizes) + 6
             bh = lh * len(lines) + 2
-            top = y1 - bh if y1 - bh >= 0 else min(y2, h - bh)
+            # above the box, else below it, else at the image's top
+            top = y1 - bh if y1 - bh >= 0 else (y2 if y2 + bh <= h else 0)
             left = min(max(0, x1), max(0, w - bw))
             cv2.rectangle(img, (left, top), (left + bw, top + bh), col, -1)
             dark = sum(col) > 380  # black text on light boxes
