@@ -78,6 +78,9 @@ def main(argv=None) -> dict:
             raise FileNotFoundError(f'{what} {path} does not exist')
     show = args.show and has_display()
     if args.show and not show:
+        if not (args.out or args.csv):
+            raise ValueError('--show: no display here (DISPLAY is not set) and no --out or '
+                             '--csv to write')
         print('--show: no display here (DISPLAY is not set); writing files only')
     register_all_modules(init_default_scope=True)
     tic = time.time()

@@ -133,6 +133,20 @@ def test_real_photo_detected_aligned_and_classified(astronaut, toy_ckpt):
         "the config's face_template"
 
 
+def test_mtcnn_detector_and_batched_images(astronaut, toy_ckpt):
+    pytest.importorskip('facenet_pytorch', reason='facenet-pytorch (mtcnn) is not installed')
+    inferencer = FERInferencer(TOY, toy_ckpt, device='cpu', detector='mtcnn',
+                               template='arcface_112', batch_size=2)
+    blank = np.full((64, 64, 3), 128, np.uint8)
+    preds = inferencer([astronaut, blank, astronaut])['predictions']
+    assert [len(p['faces']) for p in preds] == [1, 0, 1]
+    face = preds[0]['faces'][0]
+    assert face['keypoints'] is not None and face['keypoints'].shape == (5, 2)
+    x1, y1, x2, y2 = face['bbox']
+    assert abs(x1 - ASTRONAUT_FACE[0]) < 15 and abs(y2 - ASTRONAUT_FACE[3]) < 25
+    np.testing.assert_allclose(preds[2]['faces'][0]['logits'], face['logits'], atol=1e-5)
+
+
 def test_tasks_and_output_names(tmp_path):
     _, va_model = _build(VA)
     va = FERInferencer(VA, _save(va_model, tmp_path / 'va.pth'), device='cpu', detector=None,
