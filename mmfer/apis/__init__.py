@@ -11,10 +11,10 @@ from .landmark_writer import LandmarkFileWriter  # noqa: F401
 from .face_detection import (BaseFaceDetector, DetectorBoxSource,  # noqa: F401
                              DlibFaceDetector, MTCNNFaceDetector, align_folder,
                              build_face_detector, extract_frames, extract_frames_tree)
-from .fer_inferencer import (DATASET_FACES, FERInferencer, IoUTracker,  # noqa: F401
-                             PredictionCSV, TrackSmoother, detector_cfg,
-                             face_preparation, load_fer_model, model_task,
-                             output_names)
+from .face_tracking import IoUTracker, TrackSmoother  # noqa: F401
+from .fer_model import (DATASET_FACES, detector_cfg, face_preparation,  # noqa: F401
+                        load_fer_model, model_task, output_names)
+from .fer_inferencer import FERInferencer, PredictionCSV  # noqa: F401
 
 __all__ = [
     'FaceLandmarkInferencer', 'flag_landmarks', 'list_face_images', 'FAILURES', 'BoxFile',

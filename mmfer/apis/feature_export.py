@@ -21,14 +21,16 @@ The ``.npz`` (:func:`save_features`) holds ``feats`` (N, D) float32, ``labels`` 
 import copy
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .fer_inferencer import IMAGE_EXTS, FERInferencer, load_fer_model
+from .face_detection.bulk import IMAGE_EXTS
+from .fer_inferencer import FERInferencer
+from .fer_model import load_fer_model
 
 #: Per-sample fields exported from a dataset.
 FIELDS = ('gt_label', 'identity', 'img_path', 'video')
