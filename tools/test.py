@@ -13,6 +13,7 @@ Examples::
 
     python tools/test.py configs/contrawarp/benchmarks/resnet18_knn-linear_rafdb.py CKPT
     python tools/test.py CONFIG CKPT --eval knn --knn-k 10 30 --knn-t 0.07
+    python tools/test.py CONFIG CKPT --dump preds.pth   # per-sample predictions
     tools/dist_test.sh CONFIG CKPT 8 --eval knn linear
 """
 import argparse
@@ -53,6 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where metrics.json, logs and feature caches go')
     parser.add_argument('--out', help='also dump the flat metrics to this JSON file')
+    parser.add_argument('--dump', help='classifier configs: also write every sample\'s '
+                        'prediction to this .pth file (DumpPredictions; read by '
+                        'tools/analysis_tools/analyze_results.py)')
     parser.add_argument('--eval', nargs='+', choices=sorted(PRESETS),
                         help='run only these metrics of the config\'s test_evaluator '
                         f'({", ".join(f"{k}={v}" for k, v in PRESETS.items())})')
@@ -122,6 +126,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     frozen = str(loop.get('type', '')).split('.')[-1] == 'FrozenFeatureTestLoop'
     if (args.no_cache or args.cache_dir) and not frozen:
         raise KeyError(f'--no-cache/--cache-dir: {args.config} is not a frozen-feature config')
+    if args.dump:
+        if frozen:
+            raise KeyError(f'--dump: {args.config} evaluates frozen features, which have no '
+                           'per-sample predictions; export them with '
+                           'tools/analysis_tools/extract_features.py')
+        cfg.test_evaluator = list(cfg.test_evaluator) + [
+            ConfigDict(type='DumpPredictions', out_file_path=args.dump)]
     if args.no_cache:
         loop.cache = False
     if args.cache_dir:

@@ -6,6 +6,7 @@ Examples:
     python tools/train.py configs/contrawarp/byol_r18_synthetic.py
     python tools/train.py CONFIG --resume                # resume from work_dir's last checkpoint
     python tools/train.py CONFIG --resume path/iter_100.pth
+    python tools/train.py CONFIG --tensorboard          # + TensorBoard logs (tensorboard --logdir work_dirs)
     tools/dist_train.sh configs/contrawarp/contrawarp-byol_resnet50_8xb512-lars-coslr-50e_ms1m.py 8  # 8 GPUs via torchrun
 """
 import argparse
@@ -33,6 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='enable automatic mixed precision training')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log to TensorBoard (<work_dir>/<timestamp>/vis_data; '
+                        'needs `pip install -e .[tensorboard]`)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual total batch size '
                         '(config: auto_scale_lr.base_batch_size)')
@@ -76,6 +80,17 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', ConfigDict())
         cfg.auto_scale_lr.enable = True
+    if args.tensorboard:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError as e:
+            raise ImportError('--tensorboard needs the tensorboard package: '
+                              '`pip install -e .[tensorboard]`') from e
+        cfg.setdefault('visualizer', ConfigDict(type='mmpretrain.UniversalVisualizer'))
+        backends = list(cfg.visualizer.get('vis_backends') or [dict(type='LocalVisBackend')])
+        if not any(str(b.get('type', '')).endswith('TensorboardVisBackend') for b in backends):
+            backends.append(dict(type='TensorboardVisBackend'))
+        cfg.visualizer.vis_backends = backends
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
