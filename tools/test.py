@@ -30,7 +30,7 @@ from mmengine.runner import Runner
 import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.evaluation import format_results_table, nest_metrics
 from mmfer.registry import RUNNERS
-from mmfer.utils import register_all_modules
+from mmfer.utils import WorkDirLockedError, check_checkpoint_file, register_all_modules
 from mmfer.utils.dist import prepare_launch
 
 #: ``--eval`` presets: the metric types of the config's test_evaluator that run.
@@ -135,6 +135,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)  # before any config, model or dataset
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -164,7 +166,7 @@ def main(argv=None) -> dict:
 if __name__ == '__main__':
     try:
         main()
-    except (KeyError, FileNotFoundError, ValueError) as e:
+    except (KeyError, FileNotFoundError, ValueError, WorkDirLockedError) as e:
         # clear one-line errors for bad inputs (full traceback with MMFER_DEBUG=1)
         if os.environ.get('MMFER_DEBUG'):
             raise
