@@ -135,12 +135,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if '://' not in args.checkpoint:
-        check_checkpoint_file(args.checkpoint)  # before any config, model or dataset
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg = merge_args(cfg, args)
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)  # before any model or dataset is built
     cfg = prepare_launch(cfg, args.launcher)
     register_all_modules(init_default_scope=True)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)

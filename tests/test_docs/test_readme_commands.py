@@ -83,7 +83,7 @@ SKIP: Dict[str, str] = {
     'make demo': 'runs make install first; its driver runs shrunk in '
                  'tests/test_tools/test_run_demo.py',
     'make test': 'is this test suite',
-    'python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options '
+    'python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT|auto]] [--amp] [--cfg-options '
     'key=value ...] [--launcher none|pytorch|slurm]':
         'a synopsis (placeholders, optional parts); tools/train.py runs in the commands below',
     'tools/dist_train.sh CONFIG 8 [train.py args]': 'a synopsis for 8 GPUs; the CPU torchrun '

@@ -63,7 +63,8 @@ class FERRunner(Runner):
 
     _resuming = False
     _testing = False
-    _work_dir_lock: Optional[WorkDirLock] = None
+    _work_dir_lock: Optional[WorkDirLock] = None  # rank 0 only
+    _work_dir_released = False  # every rank: True after a run ended (train/val/test)
     #: The report of the last ``load_from`` (see :func:`load_model_weights`).
     load_report: Optional[dict] = None
 
@@ -111,8 +112,10 @@ class FERRunner(Runner):
             error = verdict[0]
         if error is not None:
             raise WorkDirLockedError(error)
+        self._work_dir_released = False
 
     def _release_work_dir(self) -> None:
+        self._work_dir_released = True
         if self._work_dir_lock is not None:
             self._work_dir_lock.release()
 
@@ -121,10 +124,15 @@ class FERRunner(Runner):
             self.logger.warning(note)
         self._notes = []
 
-    def train(self) -> nn.Module:
-        if self._work_dir_lock is not None and not self._work_dir_lock.held:
-            self._take_work_dir()  # a second train()/test() of this runner
+    def _start_run(self) -> None:
+        """Before train/val/test: hold the work dir (again, for a second run of this runner,
+        on every rank together) and log what the checks found."""
+        if self._work_dir_released:
+            self._take_work_dir()
         self._notify()
+
+    def train(self) -> nn.Module:
+        self._start_run()
         try:
             model = super().train()
         finally:
@@ -133,9 +141,7 @@ class FERRunner(Runner):
         return model
 
     def val(self) -> dict:
-        if self._work_dir_lock is not None and not self._work_dir_lock.held:
-            self._take_work_dir()
-        self._notify()
+        self._start_run()
         try:
             return super().val()
         finally:
@@ -158,9 +164,7 @@ class FERRunner(Runner):
         return self.cfg.get('load_from_prefix', 'backbone.')
 
     def test(self) -> dict:
-        if self._work_dir_lock is not None and not self._work_dir_lock.held:
-            self._take_work_dir()
-        self._notify()
+        self._start_run()
         self._testing = True
         try:
             return super().test()
