@@ -4,8 +4,8 @@
 
 Examples:
     python tools/train.py configs/contrawarp/byol_r18_synthetic.py
-    python tools/train.py CONFIG --resume                # the work dir's latest checkpoint; error if none
-    python tools/train.py CONFIG --resume auto           # the latest checkpoint if any, else from scratch
+    python tools/train.py CONFIG --resume         # the work dir's latest checkpoint (error if none)
+    python tools/train.py CONFIG --resume auto    # the latest checkpoint if any, else from scratch
     python tools/train.py CONFIG --resume path/iter_100.pth
     tools/dist_train.sh configs/contrawarp/contrawarp-byol_resnet50_8xb512-lars-coslr-50e_ms1m.py 8  # 8 GPUs via torchrun
 """

@@ -252,12 +252,15 @@ RUN: Dict[str, Run] = {
     'python tools/visualize/show_views.py configs/contrawarp/byol_r18_synthetic.py --num 8 '
     '--out views.png':
         Run(subs=(('--num 8', '--num 2'), ), sandbox='views', outputs=('views.png', )),
-    'tools/dist_train.sh configs/contrawarp/contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m.py 8':
+    'tools/dist_train.sh configs/contrawarp/'
+    'contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m.py 8':
         # the paper's main config on 2 CPU processes (gloo, SyncBN as BN), 4 faces, 1 epoch
         Run(subs=(('_ms1m.py 8', '_ms1m.py 2'), ),
-            extra=('--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
+            extra=('--cfg-options', 'train_cfg.max_epochs=1',
+                   'train_dataloader.dataset.indices=4',
                    *_loaders('train_dataloader', batch_size=2)),
-            outputs=('work_dirs/contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m/epoch_1.pth', )),
+            outputs=('work_dirs/contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m/'
+                     'epoch_1.pth', )),
     'python tools/test.py configs/contrawarp/benchmarks/resnet18_knn-linear_rafdb.py CKPT':
         Run(subs=(_R18, ), extra=_KNN_SHRINK, setup=_r18_checkpoint,
             outputs=('work_dirs/resnet18_knn-linear_rafdb/metrics.json', )),
