@@ -31,7 +31,7 @@ from mmengine.runner import Runner
 import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.evaluation import format_results_table, nest_metrics
 from mmfer.registry import RUNNERS
-from mmfer.utils import register_all_modules
+from mmfer.utils import WorkDirLockedError, check_checkpoint_file, register_all_modules
 from mmfer.utils.dist import prepare_launch
 
 #: ``--eval`` presets: the metric types of the config's test_evaluator that run.
@@ -150,6 +150,8 @@ def main(argv=None) -> dict:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg = merge_args(cfg, args)
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)  # before any model or dataset is built
     cfg = prepare_launch(cfg, args.launcher)
     register_all_modules(init_default_scope=True)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
@@ -175,7 +177,7 @@ def main(argv=None) -> dict:
 if __name__ == '__main__':
     try:
         main()
-    except (KeyError, FileNotFoundError, ValueError) as e:
+    except (KeyError, FileNotFoundError, ValueError, WorkDirLockedError) as e:
         # clear one-line errors for bad inputs (full traceback with MMFER_DEBUG=1)
         if os.environ.get('MMFER_DEBUG'):
             raise
