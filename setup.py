@@ -87,6 +87,8 @@ setup(
         'deploy': parse_requirements('deploy.txt'),
         'tensorboard': ['tensorboard'],
         'cam': ['grad-cam'],  # tools/analysis_tools/vis_cam.py (adds only ttach)
+        # UMAP in tools/analysis_tools/visualize_embedding.py (adds numba, llvmlite, pynndescent)
+        'umap': ['umap-learn'],
         # facenet-pytorch (the `mtcnn` face detector) is not an extra: its wheel pins
         # torch<2.3 and numpy<2, so it is installed with --no-deps (tools/install.sh)
     },

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # Copyright (c) mmfer contributors. All rights reserved.
-"""Throughput of the ContraWarping pre-training data pipeline, per worker, and where time goes.
+"""ContraWarping's data pipeline against BYOL's, per worker, and where its time goes.
 
 The dataset is mmfer's :class:`FaceFolderDataset` (it lists the files; ``LoadFaceImage`` decodes
 them) with the view pipeline of
@@ -11,21 +11,31 @@ pipelines, ``RandomLocalWarp`` with landmark centres for x3, MSRAHeatmap targets
 heatmaps ``img_size / 4``). Faces are synthetic 112 px crops (the size of MS1M's) written to a
 temporary folder, or an existing folder given with ``--data-root``.
 
-Two passes over the same images in one process (one thread: what one DataLoader worker does):
+References, on the same images in the same process (one thread: what one DataLoader worker
+does), measured interleaved with ContraWarping ``--repeats`` times:
 
-1. plain: ``dataset[i]`` for every image -> images/s per worker;
-2. instrumented: every stage timed (decode, each transform of the x1 and x2 pipelines, the
-   local warp, heatmap encoding, the rest of ``ContraWarpViews``, packing, dataset overhead)
-   -> a table of ms/image and % of the total.
+- ``byol (mmpretrain)``: mmpretrain's own BYOL two-view pipeline
+  (``configs/_base_/datasets/imagenet_bs32_byol.py`` shipped with mmpretrain: its
+  ``LoadImageFromFile`` and ``ColorJitter``, crops resized to ``--img-size``). mmcv 2.0's
+  ``adjust_hue`` fails under numpy 2 for negative factors, so in this process ``mmcv.adjust_hue``
+  is replaced by the same computation with the shift fixed (``pil_adjust_hue_reference``);
+  nothing else is changed. The goal: ContraWarping's three views + heatmaps cost <= 1.5x this.
+- ``byol (mmfer)``: the BYOL baseline of the same config (``baseline_train_pipeline``: the
+  same views with mmfer's ``SafeColorJitter`` and ``LoadFaceImage``), what mmfer's BYOL runs.
 
-With ``--workers N`` (N > 0) a third measurement runs a ``torch.utils.data.DataLoader`` with N
+Then an instrumented ContraWarping pass times every stage (decode, each transform of the x1
+and x2 pipelines, the local warp, heatmap encoding, the rest of ``ContraWarpViews``, packing,
+dataset overhead) -> a table of ms/image and % of the total.
+
+With ``--workers N`` (N > 0) a last measurement runs a ``torch.utils.data.DataLoader`` with N
 worker processes and ``default_collate`` (images/s in total and per worker). The last line is
 ``BENCH_RESULT {json}``. Timings are printed, never asserted.
 
 Usage::
 
     python benchmarks/bench_dataloader.py [--img-size 224] [--num-images 200] [--passes 1]
-        [--data-root DIR --data-prefix images --landmark-file landmarks.npz] [--workers 0]
+        [--repeats 3] [--data-root DIR --data-prefix images --landmark-file landmarks.npz]
+        [--workers 0]
 """
 import argparse
 import collections
@@ -50,6 +60,8 @@ def parse_args(argv=None):
                    help='synthetic images to write (or the first N of --data-root)')
     p.add_argument('--src-size', type=int, default=112, help='side of the synthetic faces')
     p.add_argument('--passes', type=int, default=1, help='passes over the images per measure')
+    p.add_argument('--repeats', type=int, default=3,
+                   help='interleaved measurements of each pipeline (min and median reported)')
     p.add_argument('--data-root', default=None,
                    help='existing FaceFolderDataset root (default: synthetic faces in a temp dir)')
     p.add_argument('--data-prefix', default='images')
@@ -60,7 +72,7 @@ def parse_args(argv=None):
     p.add_argument('--config', default=CONFIG, help='config whose contrawarp_views is used')
     p.add_argument('--seed', type=int, default=0)
     args = p.parse_args(argv)
-    for name in ('img_size', 'num_images', 'src_size', 'passes', 'batch_size'):
+    for name in ('img_size', 'num_images', 'src_size', 'passes', 'repeats', 'batch_size'):
         if getattr(args, name) < 1:
             p.error(f'--{name.replace("_", "-")} must be >= 1, got {getattr(args, name)}')
     if args.img_size % 4:
@@ -153,10 +165,64 @@ def uninstrument() -> None:
     cwv_module.encode_heatmaps = encode_heatmaps
 
 
+def resize_pipeline(pipeline, img_size: int):
+    """A copy of a (nested) pipeline config with every ``RandomResizedCrop`` at ``img_size``."""
+    if isinstance(pipeline, dict):
+        out = {k: resize_pipeline(v, img_size) for k, v in pipeline.items()}
+        if out.get('type') in ('RandomResizedCrop', 'FaceResize'):
+            out['scale'] = img_size
+        return out
+    if isinstance(pipeline, (list, tuple)):
+        return [resize_pipeline(t, img_size) for t in pipeline]
+    return pipeline
+
+
+def mmpretrain_byol_pipeline(img_size: int) -> list:
+    """mmpretrain's BYOL ``train_pipeline`` (its shipped base config), crops at ``img_size``."""
+    import mmpretrain
+    from mmengine.config import Config
+    path = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs', '_base_', 'datasets',
+                    'imagenet_bs32_byol.py')
+    return resize_pipeline(Config.fromfile(path).train_pipeline, img_size)
+
+
+def numpy2_safe_mmcv_hue() -> None:
+    """Let mmpretrain's ``ColorJitter`` run under numpy 2: ``mmcv.adjust_hue`` with only its
+    ``np.uint8(negative)`` overflow fixed (the same PIL computation)."""
+    import mmcv
+
+    from mmfer.datasets.transforms.photometric import adjust_hue, pil_adjust_hue_reference
+
+    def safe(img, hue_factor, backend=None):
+        if (backend or 'cv2') == 'pillow':
+            return pil_adjust_hue_reference(img, hue_factor)
+        return adjust_hue(img, hue_factor, 'cv2')
+
+    mmcv.adjust_hue = safe
+
+
+def time_pass(dataset, n: int, passes: int, seed: int) -> float:
+    """Seconds per image of ``passes`` passes over the first ``n`` samples."""
+    import random
+
+    import numpy as np
+    np.random.seed(seed)
+    random.seed(seed)
+    t0 = time.perf_counter()
+    for _ in range(passes):
+        for i in range(n):
+            dataset[i]
+    return (time.perf_counter() - t0) / (n * passes)
+
+
+def stats(values) -> dict:
+    import numpy as np
+    return dict(min=float(np.min(values)), median=float(np.median(values)))
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
-    sys.path.insert(0, REPO)
     import cv2
     import numpy as np
     import torch
@@ -171,6 +237,7 @@ def main(argv=None):
     register_all_modules(init_default_scope=True)
     MMLogger.get_instance('mmengine', log_level='WARNING')
     np.random.seed(args.seed)
+    load_start = os.getloadavg()
 
     tmp = None
     root = args.data_root
@@ -187,11 +254,19 @@ def main(argv=None):
 
     cfg = Config.fromfile(args.config)
     views = views_config(cfg, args.img_size)
-    dataset = FaceFolderDataset(
-        data_root=root, data_prefix=args.data_prefix, landmark_file=args.landmark_file,
-        missing_landmarks='drop',
-        pipeline=[dict(type='LoadFaceImage'), views, dict(type='PackContraWarpInputs')],
-        indices=None)
+
+    def face_dataset(pipeline):
+        return FaceFolderDataset(data_root=root, data_prefix=args.data_prefix,
+                                 landmark_file=args.landmark_file, missing_landmarks='drop',
+                                 pipeline=pipeline, indices=None)
+
+    dataset = face_dataset([dict(type='LoadFaceImage'), views, dict(type='PackContraWarpInputs')])
+    numpy2_safe_mmcv_hue()
+    pipelines = {'contrawarp (mmfer)': dataset,
+                 'byol (mmpretrain)': face_dataset(mmpretrain_byol_pipeline(args.img_size))}
+    if 'baseline_train_pipeline' in cfg:
+        pipelines['byol (mmfer)'] = face_dataset(
+            resize_pipeline(cfg.baseline_train_pipeline, args.img_size))
     n = min(args.num_images, len(dataset))
     if n == 0:
         raise ValueError(f'{root}: no images with landmarks to benchmark')
@@ -199,23 +274,39 @@ def main(argv=None):
           f'{len(views["view_pipelines"][0])} transforms, x2: '
           f'{len(views["view_pipelines"][1])}, warp {views["warp"]["type"]}('
           f'{views["warp"].get("center_mode")}), codec {views.get("codec", {}).get("type")}); '
-          f'{n} images x {args.passes} pass(es), 1 thread', flush=True)
+          f'{n} images x {args.passes} pass(es) x {args.repeats} repeats, 1 thread; '
+          f'load average {load_start[0]:.2f}', flush=True)
 
-    # warm-up (lazy imports, codec caches)
-    for i in range(min(4, n)):
-        dataset[i]
-
-    # 1) plain throughput
-    t0 = time.perf_counter()
-    for _ in range(args.passes):
-        for i in range(n):
-            out = dataset[i]
-    t_plain = time.perf_counter() - t0
-    count = n * args.passes
-    ips = count / t_plain
+    # warm-up (lazy imports, codec and colour tables)
+    for ds in pipelines.values():
+        for i in range(min(4, n)):
+            ds[i]
+    out = dataset[0]
     shapes = [tuple(x.shape) for x in out['inputs']]
-    print(f'throughput: {count} images in {t_plain:.2f}s = {ips:.1f} images/s per worker '
-          f'({1e3 / ips:.2f} ms/image); views {shapes}', flush=True)
+
+    # 1) interleaved passes: ContraWarping and the references, order rotated every repeat
+    names = list(pipelines)
+    secs = {name: [] for name in names}
+    for r in range(args.repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            secs[name].append(time_pass(pipelines[name], n, args.passes, args.seed + r))
+    cw = np.array(secs['contrawarp (mmfer)'])
+    ratios = {name: cw / np.array(secs[name]) for name in names[1:]}
+    print(f'\n{"pipeline":22s} {"views":>5s} {"ms/image min":>13s} {"median":>8s} '
+          f'{"images/s (median)":>18s}')
+    for name in names:
+        st = stats(secs[name])
+        n_views = 3 if name.startswith('contrawarp') else 2
+        print(f'{name:22s} {n_views:5d} {1e3 * st["min"]:13.2f} {1e3 * st["median"]:8.2f} '
+              f'{1 / st["median"]:18.1f}')
+    for name, ratio in ratios.items():
+        st = stats(ratio)
+        print(f'ratio contrawarp / {name}: min {st["min"]:.3f}, median {st["median"]:.3f} '
+              f'(paired per repeat; goal <= 1.5 vs mmpretrain)')
+    ips = 1 / float(np.median(cw))
+    count = n * args.passes
+    print(f'throughput: {ips:.1f} images/s per worker ({1e3 / ips:.2f} ms/image, median); '
+          f'views {shapes}', flush=True)
 
     # 2) instrumented breakdown
     acc = collections.defaultdict(float)
@@ -247,10 +338,20 @@ def main(argv=None):
     print('-' * (width + 19))
     print(f'{"total (instrumented pass)":{width}s} {t_inst / count * 1e3:9.3f} {100.0:7.1f}%')
 
+    load_end = os.getloadavg()
+    print(f'load average {load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end')
     result = dict(benchmark='dataloader', images_per_s=round(ips, 2),
                   ms_per_image=round(1e3 / ips, 3), img_size=args.img_size, num_images=n,
-                  passes=args.passes, instrumented_ms_per_image=round(t_inst / count * 1e3, 3),
-                  breakdown_ms=breakdown)
+                  passes=args.passes, repeats=args.repeats,
+                  instrumented_ms_per_image=round(t_inst / count * 1e3, 3),
+                  breakdown_ms=breakdown, goal=1.5,
+                  ms_per_image_by_pipeline={
+                      name: {k: round(1e3 * v, 3) for k, v in stats(t).items()}
+                      for name, t in secs.items()},
+                  ratio_vs={name.split(' ')[1].strip('()'): {k: round(v, 4) for k, v in
+                                                              stats(r).items()}
+                            for name, r in ratios.items()},
+                  load_average=[round(load_start[0], 2), round(load_end[0], 2)])
 
     # 3) optional: a real DataLoader with worker processes
     if args.workers > 0:

@@ -271,7 +271,6 @@ class PlainContraWarpBYOL:
 def main(argv=None):
     args = parse_args(argv)
     os.environ['OMP_NUM_THREADS'] = str(args.threads)
-    sys.path.insert(0, REPO)
     import cv2
     import torch
     from mmengine.config import Config

@@ -1,20 +1,23 @@
 #!/usr/bin/env python
 # Copyright (c) mmfer contributors. All rights reserved.
-"""Run every mmfer benchmark (``make bench``) and print one summary table.
+"""Run every mmfer benchmark (``make bench``) and print one summary table with references.
 
 Each benchmark script runs as a subprocess (its output is streamed, indented) with small
-"quick" settings by default, or the sizes stated in the issues with ``--full``. The summary
-comes from the final ``BENCH_RESULT {json}`` line of ``bench_train_step.py`` and
-``bench_dataloader.py`` and from the printed lines of ``bench_warp.py``, ``bench_knn.py`` and
-``bench_landmarks.py``; when a script's output cannot be parsed, its last lines are shown
-instead. Every reference is measured in the same run as the figure it is compared with;
-nothing is asserted about speed. Exit code 1 when a benchmark fails (non-zero exit or
+"quick" settings by default, the sizes stated in the issues with ``--full``, or the CI sizes
+with ``--tiny``. Every figure is printed next to its reference, measured in the same run: the
+fastest reasonable alternative a user has (mmpretrain's/mmpose's own pipelines and
+inferencers, a plain-PyTorch loop, scikit-learn) and, where one exists, the hardware limit
+(the bare network forward). The summary comes from the final ``BENCH_RESULT {json}`` line of
+the scripts that print one and from the printed lines of ``bench_warp.py`` and
+``bench_knn.py``; when a script's output cannot be parsed, its last lines are shown instead.
+Nothing is asserted about speed. Exit code 1 when a benchmark fails (non-zero exit or
 timeout).
 
 Usage::
 
-    python benchmarks/run_all.py [--full] [--only train_step dataloader] [--threads 2]
-        [--landmark-checkpoint CKPT] [--json-out results.json] [--quiet]
+    python benchmarks/run_all.py [--full | --tiny] [--only train_step dataloader]
+        [--threads 2] [--landmark-checkpoint CKPT] [--json-out results.json] [--quiet]
+    python benchmarks/run_all.py --parse landmarks saved_output.txt   # rows of a saved run
 """
 import argparse
 import json
@@ -28,9 +31,6 @@ import time
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
-ROW = re.compile(r'^\|\s*(\w+)\s*\|\s*(\w+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)x\s*\|'
-                 r'\s*([\d.]+)%\s*\|')
-
 
 # ----------------------------------------------------------------------------- parsers
 # Each returns a list of rows: dict(name, measured, reference, ratio, note).
@@ -65,32 +65,79 @@ def parse_warp(text: str) -> list:
 
 
 def parse_knn(text: str) -> list:
-    shape = re.search(r'^train \((\d+), (\d+)\), test \((\d+)', text, re.M)
-    size = f'{shape.group(1)}x{shape.group(2)} / {shape.group(3)} test' if shape else ''
+    r = bench_result(text)
+    size = f'{r["num_train"]}x{r["dim"]} / {r["num_test"]} test'
     rows = []
-    for line in text.splitlines():
-        m = ROW.match(line.strip())
-        if m:
-            w, dtype, t_ref, t_ours, speed, agree = m.groups()
-            rows.append(dict(name=f'knn: {w} weights, {dtype} ({size})',
-                             measured=f'{float(t_ours):.2f} s',
-                             reference=f'{float(t_ref):.2f} s (sklearn brute)',
-                             ratio=f'speed-up {float(speed):.2f}x',
-                             note=f'{float(agree):.3f}% identical'))
-    if not rows:
-        raise ValueError('no result table rows')
+    for run in r['runs']:
+        ms = run['methods']
+        refs = [f'gemm {ms["gemm"]["min_s"]:.2f} s']
+        refs += [f'{name} {ms[name]["min_s"]:.2f} s' for name in ('plain', 'faiss', 'sklearn')
+                 if name in ms]
+        others = ', '.join(f'{name} {ms[name]["identical"] * 100:.1f}%'
+                           for name in ('plain', 'faiss') if 'identical' in ms.get(name, {}))
+        rows.append(dict(name=f'knn: k={r["k"]} {r["weighting"]} ({size}), '
+                              f'{run["threads"]} thr',
+                         measured=f'{ms["mmfer"]["min_s"]:.2f} s (mmfer)',
+                         reference=', '.join(refs),
+                         ratio=f'{ms["mmfer"]["ratio_gemm_min"]:.3f} x gemm',
+                         note=f'{ms["mmfer"]["identical"] * 100:.3f}% identical to '
+                              f'{r["reference"]}' + (f'; {others}' if others else '')))
     return rows
 
 
 def parse_landmarks(text: str) -> list:
-    single = _num(r'^per-image inference_topdown:.*= ([\d.]+) images/s', text)
-    batched = _num(r'^batched \(.*= ([\d.]+) images/s', text)
-    diff = _num(r'^max landmark difference .*: ([\d.]+) px', text)
-    weights = re.search(r'weights: (\S+)', text)
-    return [dict(name='landmarks: batched HRNetV2-W18 extraction', measured=f'{batched:.2f} img/s',
-                 reference=f'{single:.2f} img/s (inference_topdown)',
-                 ratio=f'speed-up {batched / single:.2f}x',
-                 note=f'max diff {diff:.4f} px, weights {weights.group(1) if weights else "?"}')]
+    r = bench_result(text)
+    ms = r['ms_per_image']
+    ours = ms['mmfer FaceLandmarkInferencer']['median']
+    flip = 'flip' if r['flip_test'] else 'no flip'
+    size = '64 px tiny' if r.get('tiny') else '256 px'
+    name = (f'landmarks: HRNetV2-W18 300W {size}, b{r["batch_size"]}, {flip}, '
+            f'{r["threads"]} thr')
+    rows = [dict(name=name + ' vs limit', measured=f'{ours:.0f} ms/img (mmfer)',
+                 reference=f'{_bare(ms):.0f} ms/img (bare forward)',
+                 ratio=f'{r["ratio"]["limit"]["median"]:.3f} (goal <= '
+                       f'{r["goal_vs_limit"]:.2f})',
+                 note=f'min {r["ratio"]["limit"]["min"]:.3f}; weights {r["weights"]}')]
+    for ref in ('mmpose batched test_step', 'mmpose Pose2DInferencer'):
+        if ref in r['ratio']:
+            rows.append(dict(name=name + f' vs {ref.split()[1]}',
+                             measured=f'{ours:.0f} ms/img (mmfer)',
+                             reference=f'{ms[ref]["median"]:.0f} ms/img ({ref})',
+                             ratio=f'{r["ratio"][ref]["median"]:.3f} (goal <= 1)',
+                             note=f'max diff {r["max_diff_px"]:.4f} px (<= 0.5)'))
+    bf16 = r.get('options', {}).get('bf16 autocast')
+    if bf16:
+        rows.append(dict(name=name.replace(flip, flip + ', bf16 option'),
+                         measured=f'{bf16["ms_per_image"]:.0f} ms/img (bf16)',
+                         reference=f'{ours:.0f} ms/img (fp32 default)',
+                         ratio=f'{bf16["ms_per_image"] / ours:.3f}',
+                         note=f'landmark diff {bf16["landmark_diff_px"]:.2f} px vs fp32'))
+    return rows
+
+
+def _bare(ms: dict) -> float:
+    return min(v['median'] for k, v in ms.items() if k.startswith('bare forward'))
+
+
+def parse_gpu(text: str) -> list:
+    r = bench_result(text)
+    rows = []
+    extra = ', '.join(x for x in (f'amp {r["amp_dtype"]}' if r['amp'] else '',
+                                  'channels-last' if r['channels_last'] else '') if x)
+    for row in r['rows']:
+        if row['mode'] != 'loader':
+            continue
+        model = next((m for m in r['rows'] if m['method'] == row['method']
+                      and m['mode'] == 'model'), None)
+        rows.append(dict(
+            name=f'train {row["label"]}, b{row["batch"]} on {r["device"]}'
+                 + (f' ({extra})' if extra else ''),
+            measured=f'{row["images_per_s"]:.1f} img/s (loader)',
+            reference=f'{model["images_per_s"]:.1f} img/s (model only)' if model else '-',
+            ratio=f'{row.get("vs_model", float("nan")):.2f} time',
+            note=('dataloader-bound' if row['dataloader_bound'] else 'not dataloader-bound')
+            + f'; peak {row["peak_mb"]:.0f} MB'))
+    return rows
 
 
 def parse_train_step(text: str) -> list:
@@ -109,9 +156,21 @@ def parse_dataloader(text: str) -> list:
               if k not in ('ContraWarpViews', 'x1 pipeline', 'x2 pipeline')}
     top = max(stages, key=stages.get)
     share = 100 * stages[top] / r['instrumented_ms_per_image']
-    rows = [dict(name=f'dataloader: contrawarp pipeline {r["img_size"]} px',
-                 measured=f'{r["images_per_s"]:.1f} img/s/worker',
-                 reference='-', ratio='-', note=f'largest stage: {top} ({share:.0f}%)')]
+    ms = r['ms_per_image_by_pipeline']
+    ours = ms['contrawarp (mmfer)']['median']
+    rows = []
+    for ref, label in (('mmpretrain', "mmpretrain's BYOL"), ('mmfer', "mmfer's BYOL")):
+        if ref not in r['ratio_vs']:
+            continue
+        ratio = r['ratio_vs'][ref]
+        goal = f' (goal <= {r["goal"]:.1f})' if ref == 'mmpretrain' else ''
+        rows.append(dict(
+            name=f'dataloader: ContraWarping 3 views + heatmaps vs {label} 2 views, '
+                 f'{r["img_size"]} px, 1 worker',
+            measured=f'{ours:.1f} ms/img',
+            reference=f'{ms[f"byol ({ref})"]["median"]:.1f} ms/img ({label})',
+            ratio=f'{ratio["median"]:.3f}{goal}',
+            note=f'min {ratio["min"]:.3f}; largest stage: {top} ({share:.0f}%)'))
     if 'loader_images_per_s' in r:
         expected = r['images_per_s'] * r['loader_workers']
         rows.append(dict(name=f'dataloader: DataLoader, {r["loader_workers"]} workers',
@@ -149,30 +208,55 @@ def parse_synthetic(text: str) -> list:
                       f'{r["loader_images_per_s"]:.0f} img/s')]
 
 
+def _has_cuda() -> bool:
+    try:
+        import torch
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
 def benchmarks(args) -> list:
-    """(name, script, argv, parser) for each benchmark, quick or ``--full``."""
+    """(name, script, argv, parser) for each benchmark, quick, ``--full`` or ``--tiny``."""
     t = str(args.threads)
     lm = (['--checkpoint', args.landmark_checkpoint] if args.landmark_checkpoint
           else ['--random-weights-for-testing'])
     if args.full:
         sizes = dict(
             warp=[],
-            knn=['--threads', t],
+            knn=['--threads', '1', '2'],
             landmarks=lm,
             train_step=['--threads', t],
-            dataloader=['--num-images', '200', '--passes', '2'],
+            dataloader=['--num-images', '200', '--passes', '2', '--repeats', '5'],
             threads=[],
-            synthetic=[])
+            synthetic=[],
+            # the paper's per-GPU batches need a GPU; without one, the CI sizes
+            gpu=[] if _has_cuda() else ['--tiny'])
+    elif args.tiny:
+        sizes = dict(
+            warp=['--iters', '20', '--repeats', '1', '--size', '64'],
+            knn=['--num-train', '300', '--num-test', '30', '--dim', '16', '--repeat', '1',
+                 '--threads', t],
+            landmarks=lm + ['--tiny', '--num-images', '4', '--batch-size', '2', '--repeats',
+                            '1'],
+            train_step=['--iters', '2', '--batch-size', '2', '--img-size', '64', '--threads',
+                        t, '--warmup', '2'],
+            dataloader=['--num-images', '8', '--img-size', '64', '--repeats', '2'],
+            threads=['--widths', '16', '--batch-sizes', '8', '--iters', '1', '--warmup', '1',
+                     '--num-images', '32'],
+            synthetic=['--num', '20', '--sizes', '64'],
+            gpu=['--tiny'])
     else:
         sizes = dict(
             warp=['--iters', '200', '--repeats', '1'],
-            knn=['--num-train', '5000', '--num-test', '1000', '--repeat', '1', '--threads', t],
-            landmarks=lm + ['--num-images', '16', '--num-per-image', '4', '--batch-size', '8'],
+            knn=['--quick', '--threads', t],
+            landmarks=lm + ['--num-images', '8', '--batch-size', '8', '--repeats', '2'],
             train_step=['--iters', '3', '--warmup', '2', '--batch-size', '8', '--threads', t],
-            dataloader=['--num-images', '48'],
+            dataloader=['--num-images', '48', '--repeats', '3'],
             threads=['--widths', '16', '--batch-sizes', '32', '--iters', '3', '--warmup', '1',
                      '--num-images', '200'],
-            synthetic=['--num', '100', '--sizes', '64', '112'])
+            synthetic=['--num', '100', '--sizes', '64', '112'],
+            gpu=['--tiny'])
     return [
         ('warp', 'bench_warp.py', sizes['warp'], parse_warp),
         ('knn', 'bench_knn.py', sizes['knn'], parse_knn),
@@ -181,7 +265,13 @@ def benchmarks(args) -> list:
         ('dataloader', 'bench_dataloader.py', sizes['dataloader'], parse_dataloader),
         ('threads', 'bench_threads.py', sizes['threads'], parse_threads),
         ('synthetic', 'bench_synthetic.py', sizes['synthetic'], parse_synthetic),
+        ('gpu', 'bench_gpu.py', sizes['gpu'], parse_gpu),
     ]
+
+
+PARSERS = dict(warp=parse_warp, knn=parse_knn, landmarks=parse_landmarks,
+               train_step=parse_train_step, dataloader=parse_dataloader,
+               threads=parse_threads, synthetic=parse_synthetic, gpu=parse_gpu)
 
 
 def run(cmd: list, timeout: float, stream: bool):
@@ -225,10 +315,12 @@ def print_table(rows: list) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--full', action='store_true', help='the sizes stated in the issues')
-    p.add_argument('--only', nargs='+', default=None,
-                   choices=['warp', 'knn', 'landmarks', 'train_step', 'dataloader', 'threads',
-                            'synthetic'])
+    size = p.add_mutually_exclusive_group()
+    size.add_argument('--full', action='store_true', help='the sizes stated in the issues')
+    size.add_argument('--tiny', action='store_true', help='the CI sizes (seconds each)')
+    p.add_argument('--only', nargs='+', default=None, choices=list(PARSERS))
+    p.add_argument('--parse', nargs=2, metavar=('NAME', 'FILE'), default=None,
+                   help="print the summary rows (JSON) of a benchmark's saved output and exit")
     p.add_argument('--threads', type=int, default=None,
                    help='threads of the train-step and k-NN benchmarks, both sides (default: '
                         '1 quick, 2 with --full)')
@@ -240,12 +332,20 @@ def main(argv=None) -> int:
     p.add_argument('--json-out', default=None, help='also write the rows to this JSON file')
     p.add_argument('--quiet', action='store_true', help="don't stream the scripts' output")
     args = p.parse_args(argv)
+    if args.parse:
+        name, path = args.parse
+        if name not in PARSERS:
+            p.error(f'--parse: unknown benchmark {name!r} (one of {sorted(PARSERS)})')
+        with open(path) as f:
+            print(json.dumps(PARSERS[name](f.read())))
+        return 0
     timeout = args.timeout or (3600 if args.full else 900)
     if args.threads is None:
         args.threads = 2 if args.full else 1
 
     rows, failed = [], []
-    mode = 'full' if args.full else 'quick (use --full for the stated sizes)'
+    mode = 'full' if args.full else 'tiny' if args.tiny else \
+        'quick (use --full for the stated sizes)'
     print(f'mmfer benchmarks, {mode}; {os.cpu_count()} CPUs', flush=True)
     for name, script, extra, parser in benchmarks(args):
         if args.only and name not in args.only:

@@ -13,6 +13,7 @@ Examples::
 
     python tools/test.py configs/contrawarp/benchmarks/resnet18_knn-linear_rafdb.py CKPT
     python tools/test.py CONFIG CKPT --eval knn --knn-k 10 30 --knn-t 0.07
+    python tools/test.py CONFIG CKPT --dump preds.pth   # per-sample predictions
     tools/dist_test.sh CONFIG CKPT 8 --eval knn linear
 """
 import argparse
@@ -30,7 +31,7 @@ from mmengine.runner import Runner
 import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.evaluation import format_results_table, nest_metrics
 from mmfer.registry import RUNNERS
-from mmfer.utils import register_all_modules
+from mmfer.utils import WorkDirLockedError, check_checkpoint_file, register_all_modules
 from mmfer.utils.dist import prepare_launch
 
 #: ``--eval`` presets: the metric types of the config's test_evaluator that run.
@@ -53,6 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where metrics.json, logs and feature caches go')
     parser.add_argument('--out', help='also dump the flat metrics to this JSON file')
+    parser.add_argument('--dump', help='classifier configs: also write every sample\'s '
+                        'prediction to this .pth file (DumpPredictions; read by '
+                        'tools/analysis_tools/analyze_results.py)')
     parser.add_argument('--eval', nargs='+', choices=sorted(PRESETS),
                         help='run only these metrics of the config\'s test_evaluator '
                         f'({", ".join(f"{k}={v}" for k, v in PRESETS.items())})')
@@ -125,6 +129,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     frozen = str(loop.get('type', '')).split('.')[-1] == 'FrozenFeatureTestLoop'
     if (args.no_cache or args.cache_dir) and not frozen:
         raise KeyError(f'--no-cache/--cache-dir: {args.config} is not a frozen-feature config')
+    if args.dump:
+        if frozen:
+            raise KeyError(f'--dump: {args.config} evaluates frozen features, which have no '
+                           'per-sample predictions; export them with '
+                           'tools/analysis_tools/extract_features.py')
+        cfg.test_evaluator = list(cfg.test_evaluator) + [
+            ConfigDict(type='DumpPredictions', out_file_path=args.dump)]
     if args.no_cache:
         loop.cache = False
     if args.cache_dir:
@@ -144,6 +155,8 @@ def main(argv=None) -> dict:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg = merge_args(cfg, args)
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)  # before any model or dataset is built
     cfg = prepare_launch(cfg, args.launcher)
     register_all_modules(init_default_scope=True)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
@@ -169,7 +182,7 @@ def main(argv=None) -> dict:
 if __name__ == '__main__':
     try:
         main()
-    except (KeyError, FileNotFoundError, ValueError) as e:
+    except (KeyError, FileNotFoundError, ValueError, WorkDirLockedError) as e:
         # clear one-line errors for bad inputs (full traceback with MMFER_DEBUG=1)
         if os.environ.get('MMFER_DEBUG'):
             raise

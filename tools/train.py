@@ -4,21 +4,28 @@
 
 Examples:
     python tools/train.py configs/ssl_study/byol_resnet18-w16_1xb64-sgd-coslr_synthetic48.py --quiet
-    python tools/train.py CONFIG --resume                # resume from work_dir's last checkpoint
+    python tools/train.py CONFIG --resume         # the work dir's latest checkpoint (error if none)
+    python tools/train.py CONFIG --resume auto    # the latest checkpoint if any, else from scratch
     python tools/train.py CONFIG --resume path/iter_100.pth
+    python tools/train.py CONFIG --tensorboard          # + TensorBoard logs (tensorboard --logdir work_dirs)
     tools/dist_train.sh configs/contrawarp/contrawarp-byol_resnet50_8xb512-lars-coslr-50e_ms1m.py 8  # 8 GPUs via torchrun
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.registry import RUNNERS
-from mmfer.utils import find_latest_checkpoint, register_all_modules, setup_torch_threads
+from mmfer.utils import (InvalidCheckpointError, WorkDirLockedError, check_checkpoint_file,
+                         find_latest_checkpoint, register_all_modules, setup_torch_threads)
 from mmfer.utils.dist import prepare_launch
+
+#: ``--resume`` without a value: the work dir's latest checkpoint, which must exist.
+LATEST = object()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,13 +33,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
-        help='resume from the given checkpoint; without a path, from the latest '
-        'checkpoint in the work_dir')
+        '--resume', nargs='?', type=str, const=LATEST, metavar='CKPT|auto',
+        help='resume training: without a value from the work dir\'s latest checkpoint '
+        '(an error when it has none: a mistyped --work-dir does not silently start '
+        'over); "auto": from the latest checkpoint if there is one, else from scratch; '
+        'CKPT: from that checkpoint')
     parser.add_argument('--amp', action='store_true',
                         help='enable automatic mixed precision training')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log to TensorBoard (<work_dir>/<timestamp>/vis_data; '
+                        'needs `pip install -e .[tensorboard]`)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by the actual total batch size '
                         '(config: auto_scale_lr.base_batch_size)')
@@ -53,7 +65,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Merge command-line arguments into the config (mmpretrain semantics)."""
+    """Merge command-line arguments into the config (mmpretrain semantics: ``--cfg-options``
+    first, then the dedicated flags, so ``--resume`` looks in the final work dir)."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None
@@ -69,20 +84,40 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
                              f'AmpOptimWrapper, the config has {optim_wrapper!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
+    if args.resume is LATEST or args.resume == 'auto':
         # mmengine's own lookup trusts work_dir/last_checkpoint, which a kill can truncate.
-        cfg.resume = True
-        cfg.load_from = find_latest_checkpoint(cfg.work_dir)
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest is None and args.resume is LATEST:
+            raise FileNotFoundError(
+                f'--resume: nothing to resume in work dir {osp.abspath(cfg.work_dir)} (no '
+                'last_checkpoint, no iter_N.pth / epoch_N.pth). Check --work-dir; pass '
+                '--resume auto to start from scratch when there is nothing to resume, or '
+                '--resume CKPT')
+        if latest is None:  # --resume auto: the config's own load_from (if any) applies
+            print(f'--resume auto: no checkpoint in {osp.abspath(cfg.work_dir)}, training '
+                  'from the start', flush=True)
+        else:
+            cfg.resume = True
+            cfg.load_from = latest
     elif args.resume is not None:
         cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = check_checkpoint_file(args.resume)
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', ConfigDict())
         cfg.auto_scale_lr.enable = True
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.quiet:
         cfg.console_log_level = 'WARNING'
+    if args.tensorboard:
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError as e:
+            raise ImportError('--tensorboard needs the tensorboard package: '
+                              '`pip install -e .[tensorboard]`') from e
+        cfg.setdefault('visualizer', ConfigDict(type='mmpretrain.UniversalVisualizer'))
+        backends = list(cfg.visualizer.get('vis_backends') or [dict(type='LocalVisBackend')])
+        if not any(str(b.get('type', '')).endswith('TensorboardVisBackend') for b in backends):
+            backends.append(dict(type='TensorboardVisBackend'))
+        cfg.visualizer.vis_backends = backends
     return cfg
 
 
@@ -90,6 +125,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    if cfg.get('load_from') and '://' not in str(cfg.load_from):
+        check_checkpoint_file(cfg.load_from)  # before any dataset or model is built
     cfg = prepare_launch(cfg, args.launcher)
     setup_torch_threads(cfg)
     register_all_modules(init_default_scope=False)
@@ -101,4 +138,11 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (WorkDirLockedError, InvalidCheckpointError, FileNotFoundError) as e:
+        # bad inputs found before training: one line (full traceback with MMFER_DEBUG=1)
+        if os.environ.get('MMFER_DEBUG'):
+            raise
+        print(f'tools/train.py: error: {type(e).__name__}: {e}', file=sys.stderr)
+        sys.exit(1)

@@ -202,6 +202,11 @@ class FaceLandmarkInferencer(BaseInferencer):
         max_outside_fraction (float): See :func:`flag_landmarks`. Defaults to 0.5.
         fuse_conv_bn (bool): Fuse Conv+BN of the mmpose model. Defaults to True.
         channels_last (bool): channels-last memory format for the mmpose model.
+        flip_test (bool, optional): mmpose's flip test (average with the flipped face;
+            twice the network cost). None: as the mmpose config says (on for the 300W
+            HRNet). Defaults to None.
+        precision (str): The mmpose network in ``'fp32'``, ``'bf16'`` or ``'fp16'`` (GPU)
+            autocast; see :class:`TopdownBatchPredictor`. Defaults to ``'fp32'``.
         random_weights_for_testing (bool): Allow ``weights=None`` (meaningless landmarks, a
             loud warning is printed). Defaults to False.
         show_progress (bool): Progress bar in :meth:`__call__`. Defaults to False.
@@ -231,6 +236,8 @@ class FaceLandmarkInferencer(BaseInferencer):
                  max_outside_fraction: float = 0.5,
                  fuse_conv_bn: bool = True,
                  channels_last: bool = True,
+                 flip_test: Optional[bool] = None,
+                 precision: str = 'fp32',
                  random_weights_for_testing: bool = False,
                  show_progress: bool = False) -> None:
         if backend not in ('mmpose', 'dlib'):
@@ -256,8 +263,12 @@ class FaceLandmarkInferencer(BaseInferencer):
             source = build_topdown_model(model or MMPOSE_300W_CONFIG, weights, self.device,
                                          random_weights_for_testing)
             self.cfg = source.cfg
-            self.model = TopdownBatchPredictor(source, fuse_conv_bn, channels_last)
+            self.model = TopdownBatchPredictor(source, fuse_conv_bn, channels_last, flip_test,
+                                               precision)
         else:
+            if precision != 'fp32' or flip_test:
+                raise ValueError("the dlib backend has no precision or flip_test option (got "
+                                 f'precision={precision!r}, flip_test={flip_test!r})')
             self.scope = None
             self.cfg = None
             self.model = DlibPredictor()

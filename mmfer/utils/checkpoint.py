@@ -28,7 +28,7 @@ saving never leaves a truncated checkpoint behind.
 import os
 import os.path as osp
 import pickle
-import tempfile
+import zipfile
 from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -38,9 +38,15 @@ from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .atomic_io import atomic_open
+
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint pickles globals that mmfer does not allow-list."""
+
+
+class InvalidCheckpointError(ValueError):
+    """A file is not a checkpoint, or is an empty, truncated or corrupt one."""
 
 
 #: HistoryBuffer's built-in statistics (registered lazily by mmengine, so listed here).
@@ -92,6 +98,77 @@ def register_checkpoint_safe_globals() -> None:
     _registered = True
 
 
+#: How every torch checkpoint starts: a zip archive (torch >= 1.6) or a pickle (protocol >= 2,
+#: the legacy format and raw pickles).
+_ZIP_MAGIC = b'PK\x03\x04'
+_PICKLE_MAGIC = b'\x80'
+
+
+def check_checkpoint_file(filename: str) -> str:
+    """Check, without unpickling anything, that ``filename`` can be a complete checkpoint.
+
+    Cheap (reads the header and, for the zip format, the archive's directory), so tools call
+    it on their checkpoint arguments before building datasets or models.
+
+    Args:
+        filename (str): Path of the checkpoint (``~`` is expanded).
+
+    Returns:
+        str: The expanded path.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        InvalidCheckpointError: It is a directory, unreadable, empty, not a torch file
+            (no zip / pickle header), a zip archive without torch's ``data.pkl`` (e.g. an
+            ``.npz``), or a zip archive whose directory is missing (truncated). The message
+            names the file.
+    """
+    filename = osp.expanduser(str(filename))
+    if osp.isdir(filename):
+        raise InvalidCheckpointError(f'checkpoint {filename} is a directory, not a file')
+    if not osp.exists(filename):
+        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    try:
+        size = osp.getsize(filename)
+        with open(filename, 'rb') as f:
+            head = f.read(len(_ZIP_MAGIC))
+    except OSError as e:
+        raise InvalidCheckpointError(f'checkpoint {filename} cannot be read: {e}') from e
+    if size == 0:
+        raise InvalidCheckpointError(
+            f'checkpoint {filename} is an empty file (0 bytes): it was not written completely '
+            '(a run killed while saving without mmfer\'s atomic writer, a failed copy or '
+            'download)')
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(filename) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise InvalidCheckpointError(
+                f'checkpoint {filename} is truncated or corrupt ({size} bytes; its zip '
+                f'directory cannot be read: {e}); copy or save it again') from e
+        if not any(n == 'data.pkl' or n.endswith('/data.pkl') for n in names):
+            raise InvalidCheckpointError(
+                f'{filename} is not a checkpoint (a zip archive without torch\'s data.pkl; '
+                f'it holds {names[:3]}{" ..." if len(names) > 3 else ""})')
+    elif not head.startswith(_PICKLE_MAGIC):
+        raise InvalidCheckpointError(
+            f'{filename} is not a checkpoint (no torch zip/pickle header; it starts with '
+            f'{head!r}): pass the .pth file that torch.save / mmengine wrote')
+    return filename
+
+
+def _unpickler_error(error: Exception) -> str:
+    """The informative part of torch's weights-only error, without its hint to unpickle
+    unsafely (``weights_only=False``)."""
+    text = str(error)
+    marker = 'WeightsUnpickler error:'
+    if marker in text:
+        detail = text.split(marker, 1)[1].strip().split('\n\n')[0].strip()
+        return f"torch's weights-only unpickler: {detail}"
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def load_checkpoint_file(filename: str, map_location: Optional[Any] = None) -> Any:
     """Load a local checkpoint with ``weights_only=True``.
 
@@ -101,12 +178,12 @@ def load_checkpoint_file(filename: str, map_location: Optional[Any] = None) -> A
 
     Raises:
         FileNotFoundError: The file does not exist.
+        InvalidCheckpointError: The file is empty, truncated, corrupt or not a checkpoint
+            (:func:`check_checkpoint_file`); the message names the file.
         UnsafeCheckpointError: The file pickles a global that is not allow-listed; the
             message names the file and the globals.
     """
-    filename = osp.expanduser(str(filename))
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} can not be found.')
+    filename = check_checkpoint_file(filename)
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
@@ -117,12 +194,19 @@ def load_checkpoint_file(filename: str, map_location: Optional[Any] = None) -> A
         if unsafe:
             what = f'pickles globals that are not allow-listed: {", ".join(unsafe)}'
         else:
-            what = f'cannot be unpickled safely ({str(e).splitlines()[0]})'
+            what = f'cannot be unpickled safely ({_unpickler_error(e)})'
         raise UnsafeCheckpointError(
             f'Refusing to load checkpoint {filename}: it {what}. mmfer loads checkpoints with '
             'weights_only=True and never executes pickled code. If you wrote this file '
             'yourself and trust it, allow-list the class with '
             'torch.serialization.add_safe_globals([...]) before loading.') from e
+    except (EOFError, RuntimeError, OSError, KeyError, ValueError) as e:
+        # what torch raises on a cut-off legacy file (EOFError), a zip archive with missing
+        # or damaged members (RuntimeError from its stream reader), ...
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InvalidCheckpointError(
+            f'checkpoint {filename} is truncated or corrupt ({osp.getsize(filename)} bytes; '
+            f'torch.load: {type(e).__name__}: {detail[:200]}); copy or save it again') from e
 
 
 def _load_from_local(filename: str, map_location: Optional[Any]) -> Any:
@@ -132,25 +216,14 @@ def _load_from_local(filename: str, map_location: Optional[Any]) -> Any:
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local backend whose ``put`` never leaves a partially written file.
 
-    Bytes go to a temporary file in the destination folder, are flushed and fsync-ed, then
-    renamed over the destination (``os.replace`` is atomic on POSIX and Windows).
+    Bytes are written with :func:`mmfer.utils.atomic_io.atomic_open`: a temporary file in the
+    destination folder, flushed and fsync-ed, given the mode ``0o666 & ~umask`` (as
+    ``torch.save`` would), then renamed over the destination.
     """
 
     def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
-        filepath = str(filepath)
-        folder = osp.dirname(osp.abspath(filepath))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(filepath) + '.', dir=folder)
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                f.write(obj)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, filepath)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_open(filepath) as f:
+            f.write(obj)
 
 
 def find_latest_checkpoint(work_dir: str) -> Optional[str]:

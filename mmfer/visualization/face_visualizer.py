@@ -153,6 +153,68 @@ class FaceVisualizer(Visualizer):
         self._commit(img)
         return self
 
+    #: Box colours (RGB), one per face / track id in turn.
+    face_palette: Tuple[Color, ...] = ((0, 200, 255), (255, 80, 80), (80, 220, 80),
+                                       (255, 200, 0), (200, 100, 255), (255, 255, 255))
+    keypoint5_color: Color = (255, 0, 255)
+
+    @master_only
+    def draw_face_result(self,
+                         bbox: Sequence[float],
+                         lines: Sequence[str] = (),
+                         keypoints: Optional[np.ndarray] = None,
+                         keypoints5: Optional[np.ndarray] = None,
+                         track: int = 0,
+                         font_scale: Optional[float] = None) -> 'FaceVisualizer':
+        """Draw one detected face: its box, landmarks and text lines (e.g. the top scores).
+
+        Args:
+            bbox (Sequence[float]): x1, y1, x2, y2 in image pixels.
+            lines (Sequence[str]): Text, written in a filled label above the box (below it
+                when there is no room above, else at the image's top).
+            keypoints (np.ndarray, optional): (K, 2) landmarks, drawn as small dots in
+                ``landmark_color``.
+            keypoints5 (np.ndarray, optional): (5, 2) alignment points (NaN skipped), drawn
+                in ``keypoint5_color``.
+            track (int): Face / track id: picks the box colour from ``face_palette``.
+            font_scale (float, optional): Defaults to the image size / 900, in [0.3, 1.2].
+
+        Returns:
+            FaceVisualizer: self.
+        """
+        img = self._canvas()
+        h, w = img.shape[:2]
+        col = tuple(int(c) for c in self.face_palette[int(track) % len(self.face_palette)])
+        thick = max(1, round(min(h, w) / 300))
+        x1, y1, x2, y2 = (int(round(float(v))) for v in bbox)
+        cv2.rectangle(img, (x1, y1), (x2, y2), col, thick, cv2.LINE_AA)
+        r = max(1, thick)
+        for pts, c, rad in ((keypoints, self.landmark_color, r),
+                            (keypoints5, self.keypoint5_color, r + 1)):
+            if pts is None:
+                continue
+            for p in np.asarray(pts, np.float32).reshape(-1, 2):
+                if np.isfinite(p).all():
+                    cv2.circle(img, self._px(p), rad, tuple(int(v) for v in c), -1,
+                               cv2.LINE_AA)
+        if lines:
+            font = cv2.FONT_HERSHEY_SIMPLEX
+            scale = font_scale or float(np.clip(min(h, w) / 900, 0.3, 1.2))
+            sizes = [cv2.getTextSize(t, font, scale, 1) for t in lines]
+            lh = max(s[0][1] + s[1] for s in sizes) + 4
+            bw = max(s[0][0] for s in sizes) + 6
+            bh = lh * len(lines) + 2
+            # above the box, else below it, else at the image's top
+            top = y1 - bh if y1 - bh >= 0 else (y2 if y2 + bh <= h else 0)
+            left = min(max(0, x1), max(0, w - bw))
+            cv2.rectangle(img, (left, top), (left + bw, top + bh), col, -1)
+            dark = sum(col) > 380  # black text on light boxes
+            for i, t in enumerate(lines):
+                cv2.putText(img, t, (left + 3, top + (i + 1) * lh - 3), font, scale,
+                            (0, 0, 0) if dark else (255, 255, 255), 1, cv2.LINE_AA)
+        self._commit(img)
+        return self
+
     def visualize_face(self,
                        image: np.ndarray,
                        keypoints: Optional[np.ndarray] = None,
@@ -302,6 +364,46 @@ class FaceVisualizer(Visualizer):
                 cv2.putText(strip, text, (x + 20, y + 5), font, scale, (0, 0, 0), 1,
                             cv2.LINE_AA)
         return strip
+
+
+def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], cols: int = 8,
+               cell: int = 112, visualizer: Optional[FaceVisualizer] = None) -> np.ndarray:
+    """RGB images in a grid of ``cols`` columns, each scaled into a ``cell`` square with its
+    title above (e.g. the worst predictions of ``analyze_results.py``).
+
+    Args:
+        images (Sequence[np.ndarray]): (H, W, 3) RGB uint8 images (None: a grey cell).
+        titles (Sequence[str]): One title per image.
+        cols (int): Columns. Defaults to 8.
+        cell (int): Cell size in pixels. Defaults to 112.
+        visualizer (FaceVisualizer, optional): Reused for drawing.
+
+    Returns:
+        np.ndarray: RGB uint8 grid.
+    """
+    if len(images) != len(titles) or not images:
+        raise ValueError(f'image_grid: {len(images)} images and {len(titles)} titles')
+    vis = visualizer or FaceVisualizer(name=f'image_grid_{id(images)}')
+    cells = [vis.visualize_face(img if img is not None else
+                                np.full((cell, cell, 3), 200, np.uint8), title=t, resize=cell)
+             for img, t in zip(images, titles)]
+    blank = np.full_like(cells[0], 255)
+    rows = []
+    for i in range(0, len(cells), cols):
+        row = cells[i:i + cols]
+        row += [blank] * (cols - len(row)) if len(cells) > cols else []
+        rows.append(np.concatenate(row, axis=1))
+    return stack_rows(rows)
+
+
+def has_display() -> bool:
+    """Whether a window can be opened (``--show``): X11 / Wayland on Linux, assumed on
+    other systems."""
+    import os
+    import sys
+    if sys.platform.startswith('linux'):
+        return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+    return True
 
 
 def stack_rows(rows: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:

@@ -100,6 +100,50 @@ def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0
                 random_state=seed).fit_transform(feats)
 
 
+#: What :func:`embed_2d` can do; UMAP needs the optional ``umap-learn`` package.
+EMBEDDING_METHODS = ('tsne', 'umap', 'pca')
+UMAP_INSTALL_HINT = '`pip install -e .[umap]` (umap-learn, with numba)'
+
+
+def embed_2d(features: np.ndarray, method: str = 'tsne', seed: int = 0,
+             perplexity: float = 30.0, n_neighbors: int = 15,
+             normalize: bool = True) -> np.ndarray:
+    """2-D embedding of (N, D) features by t-SNE (scikit-learn), UMAP or PCA.
+
+    Args:
+        features (np.ndarray): (N, D) features, N >= 4.
+        method (str): ``'tsne'`` (:func:`tsne_embedding`), ``'umap'`` (umap-learn,
+            ``n_neighbors`` capped at N - 1) or ``'pca'``.
+        seed (int): Random state. Defaults to 0.
+        perplexity (float): t-SNE perplexity (see :func:`tsne_embedding`).
+        n_neighbors (int): UMAP neighbourhood size. Defaults to 15 (umap-learn's).
+        normalize (bool): L2-normalise the features first (cosine geometry).
+
+    Raises:
+        ImportError: ``'umap'`` without umap-learn (the message names the extra).
+    """
+    if method not in EMBEDDING_METHODS:
+        raise ValueError(f'method must be one of {EMBEDDING_METHODS}, got {method!r}')
+    if method == 'tsne':
+        return tsne_embedding(features, seed=seed, perplexity=perplexity, normalize=normalize)
+    feats = np.asarray(features, np.float64)
+    if feats.ndim != 2 or len(feats) < 4:
+        raise ValueError(f'{method}: needs (N >= 4, D) features, got shape {feats.shape}')
+    if not np.isfinite(feats).all():
+        raise ValueError(f'{method}: the features contain NaN or inf')
+    if normalize:
+        feats = feats / np.linalg.norm(feats, axis=1, keepdims=True).clip(1e-12)
+    if method == 'pca':
+        from sklearn.decomposition import PCA
+        return PCA(n_components=2, random_state=seed).fit_transform(feats)
+    try:
+        import umap
+    except ImportError as e:
+        raise ImportError(f'UMAP needs umap-learn: {UMAP_INSTALL_HINT}; or use t-SNE') from e
+    return umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(feats) - 1),
+                     random_state=seed).fit_transform(feats)
+
+
 def plot_embedding(features: Mapping[str, np.ndarray],
                    labels: Mapping[str, Sequence],
                    out_file: str,
@@ -107,9 +151,10 @@ def plot_embedding(features: Mapping[str, np.ndarray],
                    perplexity: float = 30.0,
                    max_legend: int = 20,
                    point_size: float = 6.0,
-                   dpi: int = 100) -> Dict[str, np.ndarray]:
-    """t-SNE of one or more feature sets, coloured by each labelling (e.g. expression and
-    identity): one column per feature set, one row per labelling.
+                   dpi: int = 100,
+                   method: str = 'tsne') -> Dict[str, np.ndarray]:
+    """2-D map (t-SNE by default) of one or more feature sets, coloured by each labelling
+    (e.g. expression and identity): one column per feature set, one row per labelling.
 
     Labellings with at most ``max_legend`` distinct values get one colour each and a legend;
     larger ones (e.g. hundreds of identities) are coloured by value index modulo 20 (tab20)
@@ -125,10 +170,13 @@ def plot_embedding(features: Mapping[str, np.ndarray],
         max_legend (int): Largest labelling drawn with a legend. Defaults to 20.
         point_size (float): Marker size. Defaults to 6.
         dpi (int): Resolution. Defaults to 100.
+        method (str): ``'tsne'``, ``'umap'`` or ``'pca'`` (see :func:`embed_2d`).
 
     Returns:
         dict: name -> (N, 2) embedding.
     """
+    if method not in EMBEDDING_METHODS:
+        raise ValueError(f'method must be one of {EMBEDDING_METHODS}, got {method!r}')
     if not features or not labels:
         raise ValueError('plot_embedding: give at least one feature set and one labelling')
     n = {name: len(f) for name, f in features.items()}
@@ -140,8 +188,9 @@ def plot_embedding(features: Mapping[str, np.ndarray],
     fig, axes = plt.subplots(len(labels), len(names), squeeze=False,
                              figsize=(5 * len(names), 4.75 * len(labels)))
     embeddings = {}
+    tag = '' if method == 'tsne' else f' [{method.upper()}]'
     for col, name in enumerate(names):
-        emb = tsne_embedding(features[name], seed=seed, perplexity=perplexity)
+        emb = embed_2d(features[name], method, seed=seed, perplexity=perplexity)
         embeddings[name] = emb
         for row, (what, values) in enumerate(labels.items()):
             ax = axes[row, col]
@@ -152,12 +201,12 @@ def plot_embedding(features: Mapping[str, np.ndarray],
                     m = np.array([v == c for v in values])
                     ax.scatter(emb[m, 0], emb[m, 1], s=point_size, label=str(c))
                 ax.legend(fontsize=6, markerscale=2)
-                ax.set_title(f'{name}: coloured by {what}')
+                ax.set_title(f'{name}: coloured by {what}' + tag)
             else:
                 index = {c: i for i, c in enumerate(classes)}
                 ax.scatter(emb[:, 0], emb[:, 1], s=point_size, cmap='tab20',
                            c=[index[v] % 20 for v in values])
-                ax.set_title(f'{name}: coloured by {what} ({len(classes)} values)')
+                ax.set_title(f'{name}: coloured by {what} ({len(classes)} values)' + tag)
             ax.set_xticks([])
             ax.set_yticks([])
     fig.tight_layout()
@@ -167,4 +216,4 @@ def plot_embedding(features: Mapping[str, np.ndarray],
     return embeddings
 
 
-__all__ = ['plot_scalars', 'plot_embedding', 'tsne_embedding']
+__all__ = ['plot_scalars', 'plot_embedding', 'tsne_embedding', 'embed_2d', 'EMBEDDING_METHODS']

@@ -6,6 +6,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from mmfer.apis import (MMPOSE_300W_CONFIG, BoxFile, FaceLandmarkInferencer, FirstBox,
                         LandmarkFileWriter, WholeImageBox, dlib_model_path, flag_landmarks,
@@ -220,3 +221,56 @@ def test_dlib_backend_accuracy_and_outside_flags(tmp_path):
     assert outside.sum() == r['num_outside']
     assert (r['keypoint_scores'][outside] == 0).all()
     assert (r['keypoint_scores'][~outside] == 1).all()
+
+
+def test_batched_decoding_equals_mmpose_decode():
+    from mmpose.codecs import MSRAHeatmap
+
+    from mmfer.apis.landmark_backends import decode_msra_heatmaps
+    codec = MSRAHeatmap(input_size=(64, 48), heatmap_size=(16, 12), sigma=2)
+    rng = np.random.default_rng(0)
+    heatmaps = rng.normal(size=(6, 68, 12, 16)).astype(np.float32)
+    heatmaps[0] = -np.abs(heatmaps[0])  # no positive maximum: location -1
+    heatmaps[1, :, :, :] = 0
+    for k, (y, x) in enumerate([(0, 0), (0, 1), (1, 2), (11, 15), (10, 14), (5, 0), (0, 7)]):
+        heatmaps[2, k] = 0  # maxima on and next to the borders (mmpose's refine bounds)
+        heatmaps[2, k, y, x] = 1
+        heatmaps[2, k, min(y + 1, 11), x] = 0.5
+        heatmaps[2, k, y, min(x + 1, 15)] = 0.25
+    heatmaps[3, :, 4, 4] = heatmaps[3].max() + 1  # equal neighbours: no shift
+    kpts, scores = decode_msra_heatmaps(heatmaps, codec.scale_factor)
+    assert kpts.dtype == np.float32 and kpts.shape == (6, 68, 2) and scores.shape == (6, 68)
+    for b in range(6):
+        ref_k, ref_s = codec.decode(heatmaps[b])
+        np.testing.assert_array_equal(kpts[b], ref_k[0])
+        np.testing.assert_array_equal(scores[b], ref_s[0])
+
+
+@pytest.mark.parametrize('flip_test', [True, False])
+def test_predictor_equals_mmpose_predict_and_options(hrnet, flip_test):
+    """fp32: exactly mmpose's predict of the same (fused) network; bf16 runs and differs
+    only through the network's precision; the source model is never modified."""
+    from mmengine.dataset import pseudo_collate
+
+    from mmfer.apis import TopdownBatchPredictor
+    source = hrnet['inferencer'].model.source_model
+    before = dict(source.test_cfg)
+    pred = TopdownBatchPredictor(source, flip_test=flip_test)
+    assert pred.flip_test is flip_test and source.test_cfg == before
+    inputs, _ = list_face_images(hrnet['root'])
+    data = [pred.prepare(cv2.imread(p), np.array([0, 0, 48, 48])) for p in inputs]
+    kpts, scores = pred.predict(data)
+    with keep_default_scope():
+        batch = pred.model.data_preprocessor(pseudo_collate(data), False)
+        ref = pred.model.predict(batch['inputs'].contiguous(memory_format=torch.channels_last),
+                                 batch['data_samples'])
+    np.testing.assert_array_equal(kpts, np.stack([r.pred_instances.keypoints[0] for r in ref]))
+    np.testing.assert_array_equal(
+        scores, np.stack([r.pred_instances.keypoint_scores[0] for r in ref]))
+    bf16 = TopdownBatchPredictor(source, flip_test=flip_test, precision='bf16')
+    k16, s16 = bf16.predict(data)
+    assert k16.shape == kpts.shape and np.isfinite(k16).all()
+    with pytest.raises(ValueError, match='precision must be one of'):
+        TopdownBatchPredictor(source, precision='int8')
+    with pytest.raises(ValueError, match='no precision or flip_test option'):
+        FaceLandmarkInferencer(backend='dlib', box_source=WholeImageBox(), precision='bf16')

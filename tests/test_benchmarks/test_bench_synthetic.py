@@ -1,6 +1,5 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 """bench_synthetic.py and bench_threads.py run on tiny settings and report what they claim."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -21,14 +20,17 @@ def _result(script, *args, timeout=400) -> tuple:
     return json.loads(last[len('BENCH_RESULT '):]), proc.stdout
 
 
-def _run_all_module():
-    spec = importlib.util.spec_from_file_location('bench_run_all', osp.join(BENCH, 'run_all.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _summary_rows(name, text, tmp_path) -> list:
+    """``run_all.py --parse NAME FILE``: the summary rows of a saved output."""
+    path = tmp_path / f'{name}.txt'
+    path.write_text(text)
+    proc = subprocess.run([sys.executable, osp.join(BENCH, 'run_all.py'), '--parse', name,
+                           str(path)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads(proc.stdout)
 
 
-def test_bench_synthetic_reports_every_stage():
+def test_bench_synthetic_reports_every_stage(tmp_path):
     r, out = _result('bench_synthetic.py', '--num', '4', '--sizes', '32', '48', '--img-size',
                      '32', '--workers', '1', '--batch-size', '2')
     assert set(r['render_faces_per_s']) == {'32', '48'}
@@ -37,11 +39,11 @@ def test_bench_synthetic_reports_every_stage():
         assert r[key] > 0, key
     assert r['loader_workers'] == 1 and r['num'] == 4 and r['load_start'] >= 0
     assert 'render  32 px:' in out
-    rows = _run_all_module().parse_synthetic(out)
+    rows = _summary_rows('synthetic', out, tmp_path)
     assert rows[0]['measured'].startswith('32 px ') and 'items/s' in rows[1]['measured']
 
 
-def test_bench_threads_reports_the_grid_and_load():
+def test_bench_threads_reports_the_grid_and_load(tmp_path):
     r, out = _result('bench_threads.py', '--widths', '8', '--batch-sizes', '4', '--threads',
                      '1', '2', '--workers', '0', '1', '--iters', '1', '--warmup', '0',
                      '--num-images', '8', '--img-size', '32')
@@ -54,5 +56,5 @@ def test_bench_threads_reports_the_grid_and_load():
         assert x['auto_threads'] == choose_num_threads(x['workers'], r['cpus'],
                                                        load=x['load_before'])
     assert '| 8 | 4 | 1 | 2 |' in out                  # the markdown table
-    rows = _run_all_module().parse_threads(out)
+    rows = _summary_rows('threads', out, tmp_path)
     assert len(rows) == 2 and rows[0]['name'].startswith('threads: BYOL R18 width 8, b4')

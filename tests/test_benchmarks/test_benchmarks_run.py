@@ -2,11 +2,11 @@
 """The benchmark scripts run on tiny settings and report what they claim to.
 
 Speed is never asserted: these tests check that the scripts run, print their ``BENCH_RESULT``
-line with the expected keys and consistent numbers, that the train-step comparison is a fair
-one (mmfer's step and the plain-PyTorch loop compute the same loss on the first two steps),
-and that ``run_all.py`` parses every script's output.
+line with the expected keys and consistent numbers, that each comparison is a fair one (both
+sides compute the same thing: the same training loss as a plain-PyTorch loop, the same
+landmarks as mmpose), and that ``run_all.py`` turns every script's output into summary rows
+with their references.
 """
-import importlib.util
 import json
 import math
 import os
@@ -35,11 +35,20 @@ def _result(proc) -> dict:
     return json.loads(lines[0][len('BENCH_RESULT '):])
 
 
-def _run_all_module():
-    spec = importlib.util.spec_from_file_location('bench_run_all', osp.join(BENCH, 'run_all.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _summary_rows(name, text, tmp_path) -> list:
+    """``run_all.py --parse NAME FILE``: the summary rows of a saved output."""
+    path = tmp_path / f'{name}.txt'
+    path.write_text(text)
+    proc = _run('run_all.py', '--parse', name, str(path), timeout=60)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = json.loads(proc.stdout)
+    assert rows and all({'name', 'measured', 'reference', 'ratio', 'note'} <= set(r)
+                        for r in rows), rows
+    return rows
+
+
+def _stats_ok(st: dict) -> None:
+    assert 0 < st['min'] <= st['median'] + 1e-9
 
 
 @pytest.fixture(scope='module')
@@ -50,7 +59,18 @@ def train_step_run():
 
 @pytest.fixture(scope='module')
 def dataloader_run():
-    return _run('bench_dataloader.py', '--num-images', '8', '--img-size', '64')
+    return _run('bench_dataloader.py', '--num-images', '8', '--img-size', '64', '--repeats', '2')
+
+
+@pytest.fixture(scope='module')
+def landmarks_run():
+    return _run('bench_landmarks.py', '--tiny', '--random-weights-for-testing', '--num-images',
+                '4', '--batch-size', '2', '--repeats', '1')
+
+
+@pytest.fixture(scope='module')
+def gpu_run():
+    return _run('bench_gpu.py', '--tiny')
 
 
 def test_train_step_same_loss_as_plain_loop(train_step_run):
@@ -78,15 +98,28 @@ def test_train_step_same_loss_as_plain_loop(train_step_run):
     assert out.count('  block ') == 2
 
 
-def test_dataloader_breakdown(dataloader_run):
+def test_dataloader_against_byol_and_breakdown(dataloader_run):
     r = _result(dataloader_run)
     keys = {'benchmark', 'images_per_s', 'ms_per_image', 'img_size', 'num_images', 'passes',
-            'instrumented_ms_per_image', 'breakdown_ms'}
+            'repeats', 'instrumented_ms_per_image', 'breakdown_ms', 'goal',
+            'ms_per_image_by_pipeline', 'ratio_vs', 'load_average'}
     assert keys <= set(r), sorted(keys - set(r))
-    assert (r['benchmark'], r['img_size'], r['num_images'], r['passes']) == \
-        ('dataloader', 64, 8, 1)
+    assert (r['benchmark'], r['img_size'], r['num_images'], r['passes'], r['repeats']) == \
+        ('dataloader', 64, 8, 1, 2)
+    # the references, measured in the same run: mmpretrain's BYOL and mmfer's BYOL baseline
+    by = r['ms_per_image_by_pipeline']
+    assert set(by) == {'contrawarp (mmfer)', 'byol (mmpretrain)', 'byol (mmfer)'}
+    for st in by.values():
+        _stats_ok(st)
+    assert set(r['ratio_vs']) == {'mmpretrain', 'mmfer'} and r['goal'] == 1.5
+    for ref, st in r['ratio_vs'].items():
+        _stats_ok(st)  # paired per repeat: between the ratios of the extremes
+        lo = by['contrawarp (mmfer)']['min'] / max(by[f'byol ({ref})']['min'],
+                                                   by[f'byol ({ref})']['median'])
+        assert st['median'] >= 0.5 * lo
     assert r['images_per_s'] > 0
     assert r['ms_per_image'] == pytest.approx(1e3 / r['images_per_s'], rel=1e-2)
+    assert r['ms_per_image'] == pytest.approx(by['contrawarp (mmfer)']['median'], rel=1e-2)
     b = r['breakdown_ms']
     for stage in ('decode (read + cv2.imdecode)', 'ContraWarpViews', 'x1 pipeline',
                   'x2 pipeline', 'x1: FaceResize', 'x2: RandomResizedCrop',
@@ -108,7 +141,68 @@ def test_dataloader_breakdown(dataloader_run):
     top = sum(b[k] for k in ('decode (read + cv2.imdecode)', 'ContraWarpViews',
                              'PackContraWarpInputs', 'dataset overhead (get_data_info, copies)'))
     assert top == pytest.approx(r['instrumented_ms_per_image'], rel=1e-2, abs=2e-3)
-    assert '% total' in dataloader_run.stdout
+    out = dataloader_run.stdout
+    assert '% total' in out and 'ratio contrawarp / byol (mmpretrain)' in out
+
+
+@pytest.mark.slow  # ~25 s: five paths + five options of a (64 px) HRNet, the real code paths
+def test_landmarks_against_mmpose_and_the_bare_forward(landmarks_run):
+    r = _result(landmarks_run)
+    assert (r['benchmark'], r['tiny'], r['num_images'], r['batch_size'], r['repeats']) == \
+        ('landmarks', True, 4, 2, 1)
+    ms = r['ms_per_image']
+    assert set(ms) == {'mmfer FaceLandmarkInferencer', 'mmpose batched test_step',
+                       'mmpose Pose2DInferencer', 'bare forward (as built)',
+                       'bare forward (fused, channels-last)'}
+    for st in ms.values():
+        _stats_ok(st)
+    assert set(r['ratio']) == {'limit', 'mmpose batched test_step', 'mmpose Pose2DInferencer'}
+    for st in r['ratio'].values():
+        _stats_ok(st)
+    assert r['goal_vs_limit'] == 1.15 and r['flip_test'] is True
+    # the same landmarks (fp32): mmfer vs mmpose's batched path, and mmpose's two paths
+    assert r['max_diff_px'] <= 0.5
+    assert all(d <= 0.5 for d in r['diffs_px'].values()), r['diffs_px']
+    assert set(r['options']) == {'no Conv+BN fusing', 'no channels-last', 'flip test off',
+                                 'bf16 autocast', 'bf16 autocast, flip test off',
+                                 'bare forward bf16 (fused, channels-last)'}
+    assert all(opt['ms_per_image'] > 0 for opt in r['options'].values())
+    for name in ('no Conv+BN fusing', 'no channels-last'):  # fp32: the same landmarks
+        assert r['options'][name]['landmark_diff_px'] <= 0.5
+    assert 'time ratio mmfer / limit' in landmarks_run.stdout
+
+
+@pytest.mark.slow  # ~30 s: the four paper models (tiny) through their configs and loaders
+def test_gpu_bench_tiny_runs_every_model_both_ways(gpu_run):
+    r = _result(gpu_run)
+    assert (r['benchmark'], r['device'], r['tiny'], r['amp']) == ('gpu', 'cpu', True, False)
+    rows = r['rows']
+    assert [(x['method'], x['mode']) for x in rows] == [
+        (m, mode) for m in ('contrawarp-byol', 'byol', 'sslfer', 'emoco')
+        for mode in ('model', 'loader')]
+    paper = {'contrawarp-byol': 512, 'byol': 512, 'sslfer': 64, 'emoco': 64}
+    for x in rows:
+        assert x['paper_batch'] == paper[x['method']] and x['batch'] == 4
+        assert x['images_per_s'] == pytest.approx(4e3 / x['ms_per_iter'], rel=0.02)
+        assert 0 < x['ms_per_iter_min'] <= x['ms_per_iter'] and x['peak_mb'] > 0
+        if x['mode'] == 'loader':
+            assert 0 <= x['wait_ms_per_iter'] < x['ms_per_iter']
+            model = next(m for m in rows if m['method'] == x['method'] and m['mode'] == 'model')
+            assert x['vs_model'] == pytest.approx(x['ms_per_iter'] / model['ms_per_iter'],
+                                                  rel=0.01)
+            assert isinstance(x['dataloader_bound'], bool)
+    assert '| method | mode |' in gpu_run.stdout
+
+
+@pytest.mark.skipif(not osp.exists('/proc/self/clear_refs'), reason='Linux /proc needed')
+def test_knn_memory_measurement():
+    r = _result(_run('bench_knn.py', '--memory', '--num-train', '20000', '--num-test', '300',
+                     '--dim', '64', '--threads', '1'))
+    assert (r['benchmark'], r['num_train'], r['num_test'], r['dim']) == \
+        ('knn_memory', 20000, 300, 64)
+    assert r['inputs_mb'] == round((20000 + 300) * 64 * 4 / 2**20)
+    # at least the normalised bank (5 MB) and its similarity block; far below a full matrix
+    assert 4 <= r['peak_extra_mb'] < 200
 
 
 def test_bad_arguments_fail_clearly():
@@ -116,39 +210,72 @@ def test_bad_arguments_fail_clearly():
     assert proc.returncode != 0 and '--img-size must be >= 32' in proc.stderr
     proc = _run('bench_dataloader.py', '--img-size', '30', timeout=60)
     assert proc.returncode != 0 and '--img-size must be a multiple of 4' in proc.stderr
+    proc = _run('bench_knn.py', '--k', '0', timeout=60)
+    assert proc.returncode != 0 and '--k must be >= 1' in proc.stderr
+    proc = _run('bench_gpu.py', '--device', 'cpu', '--amp', timeout=60)
+    assert proc.returncode != 0 and '--amp needs a GPU' in proc.stderr
+    proc = _run('bench_landmarks.py', '--batch-size', '0', timeout=60)
+    assert proc.returncode != 0 and '--batch-size must be >= 1' in proc.stderr
 
 
-def test_run_all_parses_every_script(train_step_run, dataloader_run):
-    mod = _run_all_module()
-    (row, ) = mod.parse_train_step(train_step_run.stdout)
+def test_run_all_summarises_every_script(train_step_run, dataloader_run, landmarks_run,
+                                         gpu_run, tmp_path):
+    (row, ) = _summary_rows('train_step', train_step_run.stdout, tmp_path)
     r = _result(train_step_run)
     assert f'{r["mmfer_ms"]:.1f} ms/iter' in row['measured']
     assert f'{r["plain_ms"]:.1f} ms/iter' in row['reference']
     assert row['ratio'].startswith(f'{r["ratio"]:.3f}')
-    rows = mod.parse_dataloader(dataloader_run.stdout)
-    assert rows[0]['measured'].startswith(f'{_result(dataloader_run)["images_per_s"]:.1f}')
+
+    rows = _summary_rows('dataloader', dataloader_run.stdout, tmp_path)
+    r = _result(dataloader_run)
+    assert [x['reference'].split('(')[-1] for x in rows] == ["mmpretrain's BYOL)",
+                                                             "mmfer's BYOL)"]
+    assert rows[0]['ratio'].startswith(f'{r["ratio_vs"]["mmpretrain"]["median"]:.3f}')
+    assert '(goal <= 1.5)' in rows[0]['ratio']
+
+    rows = _summary_rows('landmarks', landmarks_run.stdout, tmp_path)
+    r = _result(landmarks_run)
+    assert 'bare forward' in rows[0]['reference']
+    assert rows[0]['ratio'].startswith(f'{r["ratio"]["limit"]["median"]:.3f}')
+    refs = ' '.join(x['reference'] for x in rows)
+    assert 'mmpose batched test_step' in refs and 'mmpose Pose2DInferencer' in refs
+
+    rows = _summary_rows('gpu', gpu_run.stdout, tmp_path)
+    assert len(rows) == 4 and all('(model only)' in x['reference'] for x in rows)
 
     warp = _run('bench_warp.py', '--iters', '20', '--repeats', '1', '--size', '64')
     assert warp.returncode == 0, warp.stdout[-2000:] + warp.stderr[-2000:]
-    rows = mod.parse_warp(warp.stdout)
+    rows = _summary_rows('warp', warp.stdout, tmp_path)
     assert rows[0]['measured'].endswith('warps/s') and rows[0]['ratio'].startswith('speed-up ')
-    ours = float(rows[0]['measured'].split()[0])
-    plain = float(rows[0]['reference'].split()[0])
-    assert ours > 0 and plain > 0
+    assert float(rows[0]['measured'].split()[0]) > 0
+    assert float(rows[0]['reference'].split()[0]) > 0
 
-    knn = _run('bench_knn.py', '--num-train', '300', '--num-test', '30', '--dim', '16',
-               '--repeat', '1', '--threads', '1')
-    assert knn.returncode == 0, knn.stdout[-2000:] + knn.stderr[-2000:]
-    rows = mod.parse_knn(knn.stdout)
-    assert [r['name'].split(',')[0] for r in rows] == ['knn: exp weights', 'knn: uniform weights']
-    assert all(r['note'] == '100.000% identical' for r in rows)
+    knn = _run('bench_knn.py', '--quick', '--threads', '1')
+    r = _result(knn)
+    assert (r['benchmark'], r['num_train'], r['num_test'], r['k']) == ('knn', 3000, 400, 20)
+    (run, ) = r['runs']
+    ms = run['methods']
+    assert run['threads'] == 1 and {'gemm', 'gemm_out', 'mmfer', 'plain', 'sklearn'} <= set(ms)
+    assert ('faiss' in ms) == (r['faiss'] is not None)
+    # mmfer is exact: the same predictions as scikit-learn's float64 brute force
+    assert (ms['mmfer']['identical'], ms['mmfer']['differ']) == (1.0, 0)
+    for name in ('plain', 'faiss'):
+        if name in ms:  # the float32 references vote on the same neighbours, up to ties
+            assert ms[name]['identical'] > 0.95
+    assert 0.3 < ms['mmfer']['accuracy'] < 1.0  # neighbours are informative, not trivial
+    for row in ms.values():
+        assert 0 < row['min_s'] <= row['median_s']
+    assert ms['mmfer']['ratio_gemm_min'] == pytest.approx(
+        ms['mmfer']['min_s'] / ms['gemm']['min_s'])
+    (row, ) = _summary_rows('knn', knn.stdout, tmp_path)
+    assert row['name'].startswith('knn: k=20 exp (3000x64 / 400 test), 1 thr')
+    assert row['measured'] == f'{ms["mmfer"]["min_s"]:.2f} s (mmfer)'
+    assert row['ratio'].startswith(f'{ms["mmfer"]["ratio_gemm_min"]:.3f} x gemm')
+    assert row['note'].startswith('100.000% identical to scikit-learn')
 
-    text = ('device: cpu, torch threads: 1, config: x.py, weights: random\n'
-            'per-image inference_topdown: 4 images in 2.0s = 2.000 images/s\n'
-            'batched (batch 8, 1 workers): 16 images in 4.0s = 4.000 images/s\n'
-            'speed-up: 2.00x\n'
-            'max landmark difference on 4 common images: 0.0001 px (OK: limit 0.5 px)\n')
-    (row, ) = mod.parse_landmarks(text)
-    assert (row['measured'], row['ratio']) == ('4.00 img/s', 'speed-up 2.00x')
-    with pytest.raises(ValueError, match='BENCH_RESULT'):
-        mod.parse_train_step('no result here\n')
+    proc = _run('run_all.py', '--parse', 'train_step', str(tmp_path / 'missing.txt'),
+                timeout=60)
+    assert proc.returncode != 0
+    (tmp_path / 'empty.txt').write_text('no result here\n')
+    proc = _run('run_all.py', '--parse', 'train_step', str(tmp_path / 'empty.txt'), timeout=60)
+    assert proc.returncode != 0 and 'BENCH_RESULT' in proc.stderr

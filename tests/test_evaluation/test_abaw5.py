@@ -68,3 +68,53 @@ def test_expr_metrics_against_sklearn():
     assert m['accuracy'] == pytest.approx(100 * (pred[valid] == gt[valid]).mean())
     assert set(m['per_class_f1']) == set(EXPR_HEADER.split(','))
     assert 'macro_f1' not in expr_metrics(pred[:3], np.full(3, -1))
+
+
+def test_test_set_frame_list(tmp_path):
+    from mmfer.evaluation.abaw5 import list_test_frames, read_frame_list
+    path = tmp_path / 'test_set.txt'
+    path.write_text('image_location,Neutral,Anger\nvidA/00002.jpg,\nvidA/00005.jpg\n\n'
+                    'vidB\nvidC/00001.jpg,3\n')
+    listed = read_frame_list(str(path))
+    assert listed == {'vidA': [2, 5], 'vidB': None, 'vidC': [1]}
+    root = tmp_path / 'cropped_aligned'
+    for video, frames in (('vidA', [2, 3]), ('vidB', [1, 4]), ('vidC', [])):
+        (root / video).mkdir(parents=True)
+        for f in frames:
+            (root / video / f'{f:05d}.jpg').write_bytes(b'x')
+    infos, samples = list_test_frames(listed, str(root))
+    assert [(i['video'], i['frames'], i['first'], i['num_samples']) for i in infos] == [
+        ('vidA', [2, 5], 0, 1), ('vidB', [1, 2, 3, 4], 1, 2), ('vidC', [1], 3, 0)]
+    assert [(s['video'], s['frame']) for s in samples] == [('vidA', 2), ('vidB', 1),
+                                                            ('vidB', 4)]
+    # labels at the listed frames: frames without an image carry the previous one
+    logits = np.array([[0, 1.], [1, 0], [0, 1]])
+    frames = np.array([s['frame'] for s in samples])
+    labels, no_image = video_labels(infos, frames, logits)
+    assert no_image == ['vidC']
+    assert labels['vidA'].tolist() == [1, 1] and labels['vidB'].tolist() == [0, 0, 0, 1]
+    sub = write_expr_submission(str(tmp_path / 'out'), ['vidA', 'vidB', 'vidC'], labels,
+                                {i['video']: i['frames'] for i in infos})
+    lines = open(sub).read().splitlines()[1:]
+    assert lines == ['vidA/00002.jpg,1', 'vidA/00005.jpg,1', 'vidB/00001.jpg,0',
+                     'vidB/00002.jpg,0', 'vidB/00003.jpg,0', 'vidB/00004.jpg,1',
+                     'vidC/00001.jpg,0']
+    np.testing.assert_array_equal(fill_labels(np.array([1, 4, 9]), np.array([2, 5]),
+                                              np.array([3, 6])), [3, 3, 6])
+
+
+@pytest.mark.parametrize('text,message', [
+    ('vidA/00003.jpg\nvidA/00002.jpg\n', ':2: frame 2 of vidA is not after'),
+    ('vidA/abc.jpg\n', ':1: expected <video>/<frame number>.jpg or <video>'),
+    ('vidA\nvidA/00001.jpg\n', ':2: video \'vidA\' was listed as a whole video'),
+    ('vidA\nvidA\n', ':2: video \'vidA\' is listed twice'),
+    ('image_location,Neutral\n', 'lists no frame'),
+])
+def test_bad_frame_lists(tmp_path, text, message):
+    from mmfer.evaluation.abaw5 import read_frame_list
+    path = tmp_path / 'list.txt'
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_frame_list(str(path))
+    with pytest.raises(FileNotFoundError, match='frame list'):
+        read_frame_list(str(tmp_path / 'none.txt'))

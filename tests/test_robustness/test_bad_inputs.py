@@ -401,6 +401,43 @@ def test_landmark_file_wrong_count_or_nan(face_folder, tmp_path, defect, match):
               landmark_file='landmarks.npz')
 
 
+def _damaged_landmark_files(tmp_path, good: str):
+    """name -> (bytes, what the error must say)."""
+    data = open(good, 'rb').read()
+    paths = np.asarray(['a.jpg'], dtype=object)  # an object array: pickled inside the npz
+    np.savez(tmp_path / 'objects.npz', img_paths=paths, keypoints=np.zeros((1, 68, 2)))
+    np.save(tmp_path / 'single.npy', np.zeros((1, 68, 2)))
+    return {
+        'zero.npz': (b'', 'is an empty file (0 bytes)'),
+        'text.npz': (b'images/000001.jpg 1 2 3 4\n', 'is not a .npz archive'),
+        'half.npz': (data[:len(data) // 2], 'is truncated or corrupt'),
+        'head.npz': (data[:30], 'is truncated or corrupt'),
+        'objects.npz': ((tmp_path / 'objects.npz').read_bytes(),
+                        "array 'img_paths' holds Python objects"),
+        'single.npz': ((tmp_path / 'single.npy').read_bytes(),
+                       'is a single .npy array, not a .npz archive'),
+    }
+
+
+def test_damaged_landmark_file_is_named_and_diagnosed(face_folder, tmp_path):
+    # numpy's own messages name no file and, for a text file, advise allow_pickle=True
+    for name, (payload, words) in _damaged_landmark_files(tmp_path,
+                                                          face_folder['landmarks']).items():
+        path = tmp_path / name
+        path.write_bytes(payload)
+        with pytest.raises(ValueError) as err:
+            load_landmarks(str(path))
+        msg = str(err.value)
+        assert f'landmark file {path}' in msg and words in msg, (name, msg)
+        assert 'allow_pickle' not in msg or 'refuses' in msg, (name, msg)
+    # the datasets report it the same way, before reading any image
+    root = face_folder['root']
+    open(osp.join(root, 'landmarks.npz'), 'wb').write(b'')
+    with pytest.raises(ValueError, match=r'landmark file .*landmarks\.npz is an empty file'):
+        build(type='FaceFolderDataset', data_root=root, data_prefix='images',
+              landmark_file='landmarks.npz')
+
+
 def test_per_image_landmark_text_with_nan_names_file_line(face_folder, tmp_path):
     lm_dir = tmp_path / 'pts'
     (lm_dir / 'images').mkdir(parents=True)  # <landmark_dir>/<image key stem>.pts

@@ -119,7 +119,7 @@ def test_predict_writes_one_line_per_listed_frame(tmp_path):
     assert 'macro-F1' in proc.stdout and 'median_w3' in proc.stdout
     # the tool ends by saying where the submission files are
     lines = proc.stdout.splitlines()
-    assert 'submission files (3 videos, 18 frames):' in lines
+    assert 'submission files (3 videos, 18 frames, 14 with a face image):' in lines
     for variant in ('none', 'median_w3'):
         assert '  ' + osp.join(out, variant, 'submission.txt') in lines
 
@@ -149,3 +149,87 @@ def test_bad_window_is_refused_before_any_inference(tmp_path):
     assert proc.returncode == 1
     assert 'error: --window must be a positive odd number, got 4' in proc.stderr
     assert not out.exists()  # no dataset, model or logits: nothing was done
+
+
+def test_test_set_mode_writes_the_listed_frames(tmp_path):
+    """--split test: no annotation files, the frames come from the organisers' list."""
+    from mmfer.datasets.synthetic.writers import write_affwild2
+    root = str(tmp_path / 'affwild2')
+    info = write_affwild2(root, num_videos=3, frames_per_video=12, image_size=48, seed=3,
+                          missing_fraction=0.2)
+    names = sorted(info['videos'])
+    # the test set has no annotations: hide them so nothing can read labels
+    os.rename(osp.join(root, 'annotations'), osp.join(root, 'hidden_annotations'))
+    listed = {names[0]: list(range(1, 13)),           # every frame, by frame lines
+              names[1]: [2, 3, 4, 9, 10, 11, 12]}     # a subset, by frame lines
+    frame_list = tmp_path / 'test_set.txt'
+    lines = ['image_location,' + HEADER]
+    for video, frames in listed.items():
+        lines += [f'{video}/{f:05d}.jpg,' for f in frames]
+    lines.append(names[2])                             # a whole video, by name
+    frame_list.write_text('\n'.join(lines) + '\n')
+    last_image = max(f for f in range(1, 13) if f not in info['videos'][names[2]]['missing'])
+    listed[names[2]] = list(range(1, last_image + 1))
+
+    cfg = Config.fromfile(osp.join(REPO, CONFIG))
+    cfg.merge_from_dict(TINY)
+    options = dict(TINY, **{'model.head.in_channels': MODELS.build(cfg.model.neck).out_channels})
+    cfg.merge_from_dict(options)
+    torch.manual_seed(0)
+    cfg.model.data_preprocessor = cfg.data_preprocessor
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save({'meta': {}, 'state_dict': model.state_dict()}, ckpt)
+    out = str(tmp_path / 'pred')
+    cmd = [sys.executable, TOOL, CONFIG, ckpt, '--split', 'test', '--frame-list',
+           str(frame_list), '--data-root', root, '--out', out, '--smooth', 'mean',
+           '--window', '3', '--num-workers', '0', '--device', 'cpu', '--cfg-options'
+           ] + [f'{k}={v}'.replace(' ', '') for k, v in options.items()]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+
+    saved = np.load(osp.join(out, 'logits.npz'))
+    for variant, method in (('none', 'none'), ('mean_w3', 'mean')):
+        sub = open(osp.join(out, variant, 'submission.txt')).read().splitlines()
+        assert sub[0] == 'image_location,' + HEADER
+        # one line per listed frame, in the list's order (videos as listed, not sorted)
+        assert [line.split(',')[0] for line in sub[1:]] == [
+            f'{v}/{f:05d}.jpg' for v in listed for f in listed[v]]
+        for video, frames in listed.items():
+            missing = set(info['videos'][video]['missing'])
+            sel = saved['videos'] == video
+            have = saved['frames'][sel]
+            assert list(have) == [f for f in frames if f not in missing]
+            pred = dict(zip(frames, [int(line.split(',')[1]) for line in sub[1:]
+                                     if line.startswith(video + '/')]))
+            smoothed = smooth_logits(saved['logits'][sel], method, 3).argmax(1)
+            for f, label in zip(have, smoothed):
+                assert pred[f] == label
+            for f in frames:
+                if f in missing:  # carried over from the previous listed frame with an image
+                    src = max([g for g in have if g < f], default=have[0])
+                    assert pred[f] == pred[src]
+    metrics = json.load(open(osp.join(out, 'metrics.json')))
+    assert metrics['none']['num_annotated'] == 0 and 'macro_f1' not in metrics['none']
+    assert metrics['none']['num_frames'] == sum(len(v) for v in listed.values())
+    assert osp.join(out, 'mean_w3', 'submission.txt') in proc.stdout
+
+
+def test_test_set_needs_a_frame_list_and_a_good_one(tmp_path):
+    ckpt = tmp_path / 'model.pth'
+    torch.save({'meta': {}, 'state_dict': {}}, str(ckpt))
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
+    base = [sys.executable, TOOL, CONFIG, str(ckpt), '--out', str(tmp_path / 'pred'),
+            '--device', 'cpu', '--split', 'test']
+    proc = subprocess.run(base, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1 and '--split test needs --frame-list' in proc.stderr
+    bad = tmp_path / 'list.txt'
+    bad.write_text('image_location,Neutral\nvid1/00002.jpg,\nvid1/00001.jpg,\n')
+    proc = subprocess.run(base + ['--frame-list', str(bad)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert f'{bad}:3: frame 1 of vid1 is not after the previous listed frame (2)' in proc.stderr
+    assert not (tmp_path / 'pred').exists()

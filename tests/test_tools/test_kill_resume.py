@@ -49,10 +49,18 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path, tiny_cls_config,
     for it in killed_at:
         assert load_checkpoint_file(osp.join(run_dir, f'iter_{it}.pth'))['meta']['iter'] == it
 
+    # SIGKILL left the work-dir lock behind (and perhaps the temporary file of a checkpoint
+    # being written): the next run takes the stale lock over and removes such files
+    assert osp.exists(osp.join(run_dir, '.mmfer.lock'))
     resumed = subprocess.run(train_cmd(tiny_cls_config, run_dir, data, '--resume'), cwd=REPO,
                              env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert 'resumed epoch: 0, iter:' in resumed.stdout + resumed.stderr
+    out = resumed.stdout + resumed.stderr
+    assert 'resumed epoch: 0, iter:' in out
+    assert f'took over the stale lock {osp.join(run_dir, ".mmfer.lock")}' in out
+    assert f'pid {proc.pid} on host' in out
+    assert not [f for f in os.listdir(run_dir) if f.startswith('.') and f.endswith('.tmp')]
+    assert not osp.exists(osp.join(run_dir, '.mmfer.lock'))
     a = load_checkpoint_file(osp.join(ref_dir, f'iter_{MAX_ITERS}.pth'))['state_dict']
     b = load_checkpoint_file(osp.join(run_dir, f'iter_{MAX_ITERS}.pth'))['state_dict']
     assert a.keys() == b.keys()

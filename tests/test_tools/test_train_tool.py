@@ -2,9 +2,12 @@
 """tools/train.py and tools/dist_train.sh (torchrun, 2 CPU processes, gloo) on a tiny config."""
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
+import time
 
+import pytest
 import torch
 
 from mmfer.utils import load_checkpoint_file
@@ -94,3 +97,73 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_cls_config, write_class_fol
     assert ckpt['meta']['iter'] == 4
     # DDP keeps the replicas identical: the saved weights are finite and trained.
     assert all(v.isfinite().all() for v in ckpt['state_dict'].values() if v.is_floating_point())
+
+
+@pytest.mark.slow  # four short trainings through the CLI (~40 s on the loaded 2-core machine)
+def test_resume_semantics(tmp_path, tiny_cls_config, write_class_folders):
+    data = write_class_folders(str(tmp_path / 'data'))
+    work = tmp_path / 'work'
+    opts = ['--cfg-options', f'train_dataloader.dataset.data_root={data}',
+            'default_hooks.checkpoint.interval=2']
+    train = [sys.executable, 'tools/train.py', tiny_cls_config, '--work-dir', str(work)]
+    # --resume into an empty or mistyped work dir: an error, nothing trained (mmengine
+    # alone logged "Auto resumed from the latest checkpoint None" and started from scratch)
+    proc = run(train + ['--resume'] + opts + ['train_cfg.max_iters=2'], ok=False)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert f'--resume: nothing to resume in work dir {work} ' in proc.stderr
+    assert '--resume auto' in proc.stderr and 'Traceback' not in proc.stderr
+    assert not work.exists()
+    # --resume auto: from scratch when there is nothing; a top-level typo is named; the run
+    # ends by saying where its results are
+    proc = run(train + ['--resume', 'auto'] + opts + ['train_cfg.max_iters=2',
+                                                       f'load_form={tmp_path}/x.pth'])
+    out = proc.stdout + proc.stderr
+    assert f'--resume auto: no checkpoint in {work}, training from the start' in out
+    assert "unknown top-level config key 'load_form'" in out
+    assert "did you mean 'load_from'?" in out
+    assert 'Training finished after 2 iterations' in out
+    assert f'last checkpoint: {work / "iter_2.pth"}' in out
+    # --resume auto with a checkpoint, and --resume without a value, continue from it
+    proc = run(train + ['--resume', 'auto'] + opts + ['train_cfg.max_iters=4'])
+    assert 'resumed epoch: 0, iter: 2' in proc.stdout + proc.stderr
+    proc = run(train + ['--resume'] + opts + ['train_cfg.max_iters=6'])
+    assert 'resumed epoch: 0, iter: 4' in proc.stdout + proc.stderr
+    assert load_checkpoint_file(str(work / 'iter_6.pth'))['meta']['iter'] == 6
+    # a bad checkpoint is named before anything is built
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    proc = run(train + ['--resume', str(tmp_path / 'empty.pth')] + opts, ok=False)
+    assert proc.returncode == 1
+    assert f'checkpoint {tmp_path / "empty.pth"} is an empty file' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+@pytest.mark.slow  # two CLI processes, the first training until the second is refused
+def test_two_runs_cannot_share_a_work_dir(tmp_path, tiny_cls_config, write_class_folders):
+    data = write_class_folders(str(tmp_path / 'data'))
+    work = tmp_path / 'work'
+    opts = ['--cfg-options', f'train_dataloader.dataset.data_root={data}',
+            'default_hooks.checkpoint.interval=2']
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    first = subprocess.Popen([sys.executable, 'tools/train.py', tiny_cls_config, '--work-dir',
+                              str(work)] + opts + ['train_cfg.max_iters=100000',
+                                                   'param_scheduler.0.T_max=100000'],
+                             cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while not (work / 'iter_2.pth').exists():  # the first run is training
+            assert first.poll() is None, 'the first run ended early'
+            assert time.time() < deadline
+            time.sleep(0.2)
+        # mmengine alone: the second run trains too, both write iter_N.pth, both exit 0
+        second = run([sys.executable, 'tools/train.py', tiny_cls_config, '--work-dir',
+                      str(work)] + opts + ['train_cfg.max_iters=2'], ok=False)
+        assert second.returncode == 1, second.stderr[-3000:]
+        assert f'work dir {work} is in use by another run (pid {first.pid} on host ' \
+            in second.stderr
+        assert 'tools/train.py' in second.stderr  # the holder's command
+        assert first.poll() is None  # the first run goes on
+    finally:
+        first.send_signal(signal.SIGINT)  # KeyboardInterrupt: the lock is released
+        first.wait(timeout=120)
+    assert not (work / '.mmfer.lock').exists()

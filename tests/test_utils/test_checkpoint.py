@@ -3,6 +3,7 @@
 import os
 import os.path as osp
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -192,3 +193,108 @@ def test_extract_state_dict_formats():
         extract_state_dict([w], 'f.pth')
     with pytest.raises(ValueError, match='g.pth contains no tensors'):
         extract_state_dict({'state_dict': {'x': 1}}, 'g.pth')
+
+
+# ------------------------------------------------------------------ file modes and bad files
+@pytest.fixture
+def umask():
+    """``set(mask)`` sets the process umask for the test; the old one is restored after."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+@pytest.mark.parametrize('mask', [0o022, 0o027, 0o002])
+def test_atomic_writes_respect_the_umask(tmp_path, umask, mask):
+    # torch.save / open() create files 0666 & ~umask; mkstemp alone gave 0600, so teammates
+    # on a shared cluster could not read the checkpoints
+    umask(mask)
+    target = tmp_path / 'iter_2.pth'
+    AtomicLocalBackend().put(b'weights', str(target))
+    assert target.read_bytes() == b'weights'
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~mask)
+    torch.save({'x': torch.zeros(1)}, tmp_path / 'reference.pth')
+    assert (tmp_path / 'reference.pth').stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_stale_temp_files_are_removed_only_when_old_and_ours(tmp_path):
+    from mmfer.utils import clean_stale_temp_files
+    stale = [tmp_path / '.iter_4.pth.3x0ar64f', tmp_path / '.epoch_2.pth.k2_9abcd.tmp']
+    kept = [tmp_path / 'iter_4.pth', tmp_path / '.iter_4.pth.short',  # not the writer's names
+            tmp_path / 'notes.3x0ar64f', tmp_path / '.hidden']
+    for p in stale + kept:
+        p.write_bytes(b'partial')
+    young = tmp_path / '.iter_6.pth.abcdefgh.tmp'  # being written by the live run
+    young.write_bytes(b'partial')
+    start = time.time()
+    for p in stale + kept:
+        os.utime(p, (start - 60, start - 60))
+    os.utime(young, (start + 5, start + 5))
+    removed = clean_stale_temp_files(str(tmp_path), older_than=start)
+    assert sorted(removed) == sorted(str(p) for p in stale)
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in kept + [young])
+
+
+def _bad_checkpoints(tmp_path):
+    """name -> (bytes, the words the error must contain)."""
+    good = tmp_path / 'good.pth'
+    torch.save({'state_dict': {'w': torch.randn(2000)}}, good)
+    data = good.read_bytes()
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'w': torch.randn(2000)}, legacy, _use_new_zipfile_serialization=False)
+    np.savez(tmp_path / 'arrays.npz', w=np.zeros(3))
+    return {
+        'zero.pth': (b'', 'is an empty file'),
+        'text.pth': (b'hello world\nthis is not a checkpoint\n',
+                     'not a checkpoint (no torch zip/pickle header'),
+        'notes.pth': (b'# a config, not weights\nmodel = dict()\n',
+                      'not a checkpoint (no torch zip/pickle header'),
+        'half.pth': (data[:len(data) // 2], 'is truncated or corrupt'),
+        'head.pth': (data[:100], 'is truncated or corrupt'),
+        'tail.pth': (data[:-10], 'is truncated or corrupt'),
+        'legacy_half.pth': (legacy.read_bytes()[:legacy.stat().st_size // 2],
+                            'is truncated or corrupt'),
+        'arrays.pth': ((tmp_path / 'arrays.npz').read_bytes(),
+                       'not a checkpoint (a zip archive without torch'),
+    }
+
+
+def test_bad_checkpoint_files_are_named_and_diagnosed(tmp_path):
+    from mmengine.runner import CheckpointLoader
+    for name, (payload, words) in _bad_checkpoints(tmp_path).items():
+        path = tmp_path / name
+        path.write_bytes(payload)
+        for load in (load_checkpoint_file, CheckpointLoader.load_checkpoint):
+            with pytest.raises(ValueError) as err:
+                load(str(path))
+            msg = str(err.value)
+            assert str(path) in msg and words in msg, (name, msg)
+            # never the "unsafe" diagnosis, never torch's weights_only=False hint
+            assert not isinstance(err.value, UnsafeCheckpointError), (name, msg)
+            assert 'weights_only' not in msg and 'unsafe' not in msg.lower(), (name, msg)
+
+
+def test_check_checkpoint_file_before_any_work(tmp_path):
+    from mmfer.utils import check_checkpoint_file
+    for name, (payload, words) in _bad_checkpoints(tmp_path).items():
+        (tmp_path / name).write_bytes(payload)
+        if name == 'legacy_half.pth':  # only unpickling finds the end of a legacy file
+            continue
+        with pytest.raises(ValueError, match=words.replace('(', r'\(')):
+            check_checkpoint_file(str(tmp_path / name))
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        check_checkpoint_file(str(tmp_path / 'nope.pth'))
+    with pytest.raises(ValueError, match='is a directory'):
+        check_checkpoint_file(str(tmp_path))
+    check_checkpoint_file(str(tmp_path / 'good.pth'))  # fine: no error
+    check_checkpoint_file(str(tmp_path / 'legacy.pth'))
+
+
+def test_pickle_refusal_does_not_quote_the_weights_only_hint(tmp_path):
+    path = tmp_path / 'raw.pth'
+    path.write_bytes(pickle.dumps({'w': 1}, protocol=5))  # a plain pickle, not torch.save
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_checkpoint_file(str(path))
+    assert str(path) in str(err.value)
+    assert 'weights_only` set to `False` will likely succeed' not in str(err.value)

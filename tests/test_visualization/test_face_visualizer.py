@@ -111,3 +111,26 @@ def test_visualize_views_multiview_titles():
     packed = dict(inputs=[torch.zeros(3, 16, 16, dtype=torch.uint8)] * 3, data_samples=ds)
     row = vis.visualize_views(dict(img=np.zeros((16, 16, 3), np.uint8)), packed, cell=32)
     assert row.shape == (32 + vis.title_height, 4 * 32, 3)
+
+
+def test_draw_face_result_and_image_grid():
+    from mmfer.visualization import image_grid
+    vis = FaceVisualizer(name='face_result_test')
+    img = np.full((200, 200, 3), 40, np.uint8)
+    vis.set_image(img)
+    vis.draw_face_result([50, 80, 150, 180], ['Happiness 0.80', 'Neutral 0.10'],
+                         keypoints=np.array([[60., 100.], [140., 100.]]),
+                         keypoints5=np.array([[70., 110.], [np.nan, np.nan]]), track=1)
+    out = vis.get_image()
+    changed = (out != img).any(axis=2)
+    assert changed[80, 50:150].all() and changed[180, 50:150].all()  # the box edges
+    assert changed[:80, 50:150].any()                # the label above the box
+    assert not changed[185:, :].any()                # nothing below the box
+    assert tuple(out[100, 60]) == FaceVisualizer.landmark_color
+    assert tuple(out[110, 70]) == FaceVisualizer.keypoint5_color
+    # a box at the top: the label goes below it
+    vis.set_image(img)
+    vis.draw_face_result([50, 0, 150, 60], ['Surprise 0.50'])
+    assert (vis.get_image() != img).any(axis=2)[61:90, 50:150].any()
+    grid = image_grid([img, None, img], ['a', 'b', 'c'], cols=2, cell=50)
+    assert grid.shape[1] == 100 and grid.shape[0] == 2 * (50 + vis.title_height) + 2 * 4

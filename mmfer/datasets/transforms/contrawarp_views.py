@@ -163,11 +163,9 @@ class ContraWarpViews(BaseTransform):
             keypoints = np.zeros((2, k, 2), np.float32)
 
         if self.codec is not None:
-            if has:
-                hm1, kw1 = encode_heatmaps(self.codec, keypoints[0], weight, (h, w))
-                hm3, kw3 = encode_heatmaps(self.codec, keypoints[1], weight, (h, w))
-                weight = weight * (kw1 > 0) * (kw3 > 0)
-                heatmaps = np.stack([hm1, hm3])
+            if has:  # x1 and x3 in one call (one Gaussian patch, placed 2K times)
+                heatmaps, kw = encode_heatmaps(self.codec, keypoints, weight, (h, w))
+                weight = weight * (kw[0] > 0) * (kw[1] > 0)
             else:
                 encode_heatmaps(self.codec, np.zeros((k, 2), np.float32), None, (h, w))
                 hw, hh = self.codec.heatmap_size
