@@ -53,6 +53,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.skip >= args.iters:
         p.error(f'--skip ({args.skip}) must be below --iters ({args.iters})')
+    from mmfer.apis.ssl_study import METHODS
+    for key in args.after:
+        if key not in METHODS or METHODS[key].config is None:
+            p.error(f'--after {key}: not a pre-training row of the study '
+                    f'({", ".join(k for k, m in METHODS.items() if m.config)})')
+        if METHODS[key].data == 'videos':
+            p.error(f'--after {key}: reads videos; choose a row that reads stills')
     if args.before_repo and not osp.isfile(osp.join(args.before_repo, BEFORE[0][1])):
         p.error(f'--before-repo {args.before_repo}: no {BEFORE[0][1]} (a checkout from before '
                 'the study is needed, e.g. git worktree add /tmp/mmfer-before 01a9a5a)')
@@ -105,10 +112,6 @@ def main(argv=None) -> int:
     write_face_folder(data48, num=600, image_size=preset.image_size, seed=0, num_identities=300)
     for key in args.after:
         method = METHODS[key]
-        if method.config is None:
-            raise SystemExit(f'--after {key}: not a pre-training row')
-        if method.data == 'videos':
-            raise SystemExit(f'--after {key}: reads videos; choose a row that reads stills')
 
         def run_after(w, m=method):
             cfg = run_config(m.config, preset, 0, w, data48, iters=n)
