@@ -18,4 +18,4 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf work_dirs data/demo
+	rm -rf work_dirs data/demo data/ssl_study

@@ -30,7 +30,8 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs', 'contrawarp', 'byol_r18_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'ssl_study',
+                  'contrawarp-byol_resnet18-w16_1xb64-sgd-coslr_synthetic48_rw-landmark-ld.py')
 
 
 def parse_args(argv=None):

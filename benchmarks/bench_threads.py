@@ -2,8 +2,8 @@
 # Copyright (c) mmfer contributors. All rights reserved.
 """Seconds per iteration of a short synthetic BYOL pre-training for torch threads x workers.
 
-What ``make demo`` runs: ``configs/byol/byol_r18_synthetic.py`` (mmpretrain's BYOL,
-ResNet-18, the ContraWarping view pipeline at 64 px, SGD) on synthetic faces written to a
+The BYOL row of ``make demo``'s study: ``configs/ssl_study/byol_resnet18-w16_1xb64-sgd-coslr_synthetic48.py``
+(mmpretrain's BYOL, ResNet-18, two views at 48 px, SGD) on synthetic faces written to a
 temporary folder (``FaceFolderDataset``, as the demo) or rendered on the fly
 (``--on-the-fly``: :class:`~mmfer.datasets.SyntheticFaceDataset`). For every combination of
 backbone width (``--widths``: ResNet-18 ``base_channels`` = ``stem_channels``; 64 is the full
@@ -36,7 +36,8 @@ import tempfile
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = osp.join(REPO, 'configs', 'byol', 'byol_r18_synthetic.py')
+CONFIG = osp.join(REPO, 'configs', 'ssl_study',
+                  'byol_resnet18-w16_1xb64-sgd-coslr_synthetic48.py')
 
 
 def parse_args(argv=None):

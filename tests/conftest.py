@@ -138,3 +138,13 @@ test_dataloader = dict({loader}, dataset=dict(source=dict(data_root={fec!r}),
         return str(path)
 
     return make
+
+
+@pytest.fixture(scope='session')
+def ssl_study_tiny_data(tmp_path_factory):
+    """The SSL study's data at its ``tiny`` preset (mmfer.apis.ssl_study.prepare_data):
+    ``dict(root, roots={pretrain, videos, rafdb}, identities, commands)``."""
+    from mmfer.apis.ssl_study import PRESETS, prepare_data
+    root = str(tmp_path_factory.mktemp('ssl_study') / 'data')
+    out = prepare_data(PRESETS['tiny'], root, log=lambda msg: None)
+    return dict(out, root=root)

@@ -76,6 +76,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         '(default <work_dir>/feature_cache)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings in the config, key=value pairs')
+    parser.add_argument('--quiet', action='store_true',
+                        help='console: warnings, errors and the results table only (config '
+                        'key console_log_level=WARNING); the log file keeps everything')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -141,6 +144,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.test_dataloader.batch_size = args.batch_size
         if frozen and loop.get('bank_dataloader'):
             loop.bank_dataloader.batch_size = args.batch_size
+    if args.quiet:
+        cfg.console_log_level = 'WARNING'
     return cfg
 
 

@@ -3,7 +3,7 @@
 """Train a model from an mmfer config (mmpretrain's tools/train.py, with CPU-aware launch).
 
 Examples:
-    python tools/train.py configs/contrawarp/byol_r18_synthetic.py
+    python tools/train.py configs/ssl_study/byol_resnet18-w16_1xb64-sgd-coslr_synthetic48.py --quiet
     python tools/train.py CONFIG --resume         # the work dir's latest checkpoint (error if none)
     python tools/train.py CONFIG --resume auto    # the latest checkpoint if any, else from scratch
     python tools/train.py CONFIG --resume path/iter_100.pth
@@ -52,6 +52,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, key=value pairs, e.g. '
         'train_dataloader.batch_size=8 model.backbone.depth=18')
+    parser.add_argument('--quiet', action='store_true',
+                        help='console: warnings and errors only (config key '
+                        'console_log_level=WARNING); the log file keeps everything')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -102,6 +105,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', ConfigDict())
         cfg.auto_scale_lr.enable = True
+    if args.quiet:
+        cfg.console_log_level = 'WARNING'
     if args.tensorboard:
         try:
             import tensorboard  # noqa: F401

@@ -14,3 +14,6 @@ _base_ = [
 ]
 
 train_dataloader = dict(batch_size=512, num_workers=16)  # 8 GPUs x 512 = 4096
+# Online monitor of expression vs identity during pre-training (off): add
+# '../_base_/feature_monitor.py' to _base_ and
+#   custom_hooks = [dict(type='EMAMomentumLoggerHook'), {{_base_.feature_monitor}}]

@@ -16,3 +16,6 @@ default_hooks = dict(checkpoint=dict(
 
 model = dict(use_hardneg=True, target_generator={{_base_.maskfn_descriptor}})
 # train_pipeline: the default of configs/_base_/datasets/sslfer_voxceleb.py
+# Online monitor of expression vs identity during pre-training (off): add
+# '../_base_/feature_monitor.py' to _base_ and
+#   custom_hooks = [{{_base_.feature_monitor}}]

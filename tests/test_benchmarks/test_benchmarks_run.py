@@ -279,3 +279,24 @@ def test_run_all_summarises_every_script(train_step_run, dataloader_run, landmar
     (tmp_path / 'empty.txt').write_text('no result here\n')
     proc = _run('run_all.py', '--parse', 'train_step', str(tmp_path / 'empty.txt'), timeout=60)
     assert proc.returncode != 0 and 'BENCH_RESULT' in proc.stderr
+
+
+def test_demo_speed_after_rows_and_arguments(tmp_path):
+    """bench_demo_speed.py: the study rows train through tools/train.py and their
+    per-iteration times are read back (a "before" checkout is not available in tests)."""
+    out = tmp_path / 'speed.jsonl'
+    r = _result(_run('bench_demo_speed.py', '--after', 'byol', '--iters', '4', '--skip', '1',
+                     '--out', str(out)))
+    assert r['iters'] == 4 and len(r['rows']) == 1
+    row = r['rows'][0]
+    assert row['label'].startswith('after: BYOL') and row['batch'] == 64
+    assert row['s_per_it'] > 0
+    assert math.isclose(row['it_per_min'], 60 / row['s_per_it'], rel_tol=1e-2)
+    assert math.isclose(row['img_per_min'], 64 * 60 / row['s_per_it'], rel_tol=1e-2)
+    assert [json.loads(line) for line in open(out)] == r['rows']
+    proc = _run('bench_demo_speed.py', '--iters', '3', '--skip', '3')
+    assert proc.returncode == 2 and '--skip (3) must be below --iters (3)' in proc.stderr
+    proc = _run('bench_demo_speed.py', '--before-repo', str(tmp_path))
+    assert proc.returncode == 2 and 'a checkout from before the study' in proc.stderr
+    proc = _run('bench_demo_speed.py', '--after', 'sslfer', '--iters', '2', '--skip', '1')
+    assert proc.returncode == 2 and 'reads videos' in proc.stderr

@@ -274,29 +274,31 @@ RUN: Dict[str, Run] = {
     'python tools/dataset_converters/bp4d.py data/bp4d/AUCoding data/bp4d/lists --img-root '
     'data/bp4d/aligned':
         Run(outputs=('data/bp4d/lists', )),
-    'python tools/misc/make_synthetic_faces.py data/synthetic_faces --format folder --num 2000 '
-    '--image-size 64':
+    'python tools/misc/make_synthetic_faces.py data/ssl_study/cpu/pretrain --format folder '
+    '--num 3000 --num-identities 1500 --image-size 48 --seed 0':
         # `--format all` above already wrote data/synthetic_faces: this block runs on its own
-        Run(subs=(('--num 2000', '--num 24'), ), extra=('--no-progress', ), sandbox='synthetic',
-            outputs=('data/synthetic_faces/landmarks.npz', )),
-    'python tools/misc/make_synthetic_faces.py data/demo/rafdb --format rafdb --num 1500 '
-    '--image-size 64 --seed 1000':
-        Run(subs=(('--num 1500', '--num 40'), ), extra=('--no-progress', ), sandbox='synthetic',
-            outputs=('data/demo/rafdb/EmoLabel/list_patition_label.txt', )),
+        Run(subs=(('--num 3000 --num-identities 1500', '--num 24 --num-identities 12'), ),
+            extra=('--no-progress', ), sandbox='synthetic',
+            outputs=('data/ssl_study/cpu/pretrain/landmarks.npz', )),
+    'python tools/misc/make_synthetic_faces.py data/ssl_study/cpu/rafdb --format rafdb --num 3000 '
+    '--num-identities 600 --image-size 48 --seed 1000':
+        Run(subs=(('--num 3000 --num-identities 600', '--num 40 --num-identities 10'), ),
+            extra=('--no-progress', ), sandbox='synthetic',
+            outputs=('data/ssl_study/cpu/rafdb/EmoLabel/list_patition_label.txt', )),
     'python tools/misc/show_synthetic_faces.py --out work_dirs/synthetic_grid.png --num 32':
         Run(subs=(('--num 32', '--num 8'), ), sandbox='synthetic',
             outputs=('work_dirs/synthetic_grid.png', )),
-    'OMP_NUM_THREADS=2 python tools/misc/synthetic_supervised_baseline.py --out '
-    'work_dirs/baseline.json':
-        Run(extra=('--num-train', '48', '--num-test', '16', '--epochs', '1', '--max-minutes',
-                   '0.5', '--image-size', '32', '--batch-size', '16'), sandbox='synthetic',
+    'python tools/misc/synthetic_supervised_baseline.py --out work_dirs/baseline.json':
+        Run(extra=('--num', '60', '--num-identities', '12', '--iters', '2', '--batch-size', '8',
+                   '--image-size', '32'), sandbox='synthetic',
             outputs=('work_dirs/baseline.json', )),
     'python tools/misc/make_synthetic_faces.py data/synthetic_faces --format folder --num 200 '
     '--image-size 64':
         Run(subs=(('--num 200', '--num 16'), ), extra=('--no-progress', ), sandbox='views',
             outputs=('data/synthetic_faces/landmarks.npz', )),
-    'python tools/visualize/show_views.py configs/contrawarp/byol_r18_synthetic.py --num 8 '
-    '--out views.png':
+    'python tools/visualize/show_views.py configs/ssl_study/contrawarp-byol_resnet18-w16_1xb64-'
+    'sgd-coslr_synthetic48_rw-landmark-ld.py --num 8 --out views.png --cfg-options '
+    'train_dataloader.dataset.data_root=data/synthetic_faces':
         Run(subs=(('--num 8', '--num 2'), ), sandbox='views', outputs=('views.png', )),
     'tools/dist_train.sh configs/contrawarp/'
     'contrawarp-byol_resnet18_8xb512-lars-coslr-50e_ms1m.py 8':

@@ -211,7 +211,7 @@ def test_no_config_triggers_the_unknown_key_warning(repo_root):
     assert noisy == {}
     # the rule itself: typos of known keys, keys from outside the files; helper variables
     # the files use (pipelines, data_root) or only define are not reported
-    cfg = Config.fromfile(osp.join(repo_root, 'configs/byol/byol_r18_synthetic.py'))
+    cfg = Config.fromfile(osp.join(repo_root, 'configs/ssl_study/byol_resnet18-w16_1xb64-sgd-coslr_synthetic48.py'))
     cfg.merge_from_dict(dict(trian_cfg=dict(max_iters=1), work_dri='x', lr=0.1,
                              resume_from='x.pth'))
     msgs = '\n'.join(unknown_top_level_keys(cfg))

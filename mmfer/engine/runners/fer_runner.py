@@ -14,7 +14,8 @@ from mmfer.models.utils.checkpoint_mapping import (check_state_dict_matches,
                                                    load_model_weights)
 from mmfer.registry import RUNNERS
 from mmfer.utils import (WorkDirLock, WorkDirLockedError, check_checkpoint_file,
-                         clean_stale_temp_files, extract_state_dict, find_latest_checkpoint)
+                         clean_stale_temp_files, extract_state_dict, find_latest_checkpoint,
+                         quiet_console)
 from .config_checks import check_train_length, unknown_top_level_keys
 
 
@@ -58,7 +59,10 @@ class FERRunner(Runner):
     ``train()`` ends by logging where the results are: work dir, last checkpoint, log file.
 
     Config keys read: ``load_from_prefix`` (str, optional; the backbone's prefix in the
-    ``load_from`` checkpoint).
+    ``load_from`` checkpoint), ``console_log_level`` (str, optional; e.g. ``'WARNING'``: the
+    console shows that level and above, without mmengine's per-parameter noise, plus the
+    progress lines unless ``console_progress=False``; the log file keeps ``log_level``;
+    :func:`mmfer.utils.quiet_console`).
     """
 
     _resuming = False
@@ -162,6 +166,14 @@ class FERRunner(Runner):
     @property
     def load_from_prefix(self) -> Optional[str]:
         return self.cfg.get('load_from_prefix', 'backbone.')
+
+    def build_logger(self, log_level='INFO', log_file=None, **kwargs):
+        """mmengine's logger; with ``console_log_level`` a quiet console (see the class)."""
+        logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
+        console = self.cfg.get('console_log_level') if self.cfg else None
+        if console:
+            quiet_console(logger, console, progress=self.cfg.get('console_progress', True))
+        return logger
 
     def test(self) -> dict:
         self._start_run()
