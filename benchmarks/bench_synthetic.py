@@ -62,7 +62,6 @@ def rate(fn, n: int) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, REPO)
     import cv2
     import numpy as np
     import torch

@@ -129,7 +129,6 @@ def run_setting(cfg, args, root, width, batch, threads, workers) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, REPO)
     import numpy as np
     import torch
     from mmengine.config import Config

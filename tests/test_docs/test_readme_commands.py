@@ -318,11 +318,7 @@ RUN: Dict[str, Run] = {
             outputs=('work_dirs/resnet18_knn-linear_rafdb/metrics.json', )),
     'python tools/test.py configs/contrawarp/benchmarks/resnet18_fec.py CKPT':
         Run(subs=(_R18, ), extra=('--cfg-options', *_loaders('test_dataloader')),
-            outputs=('work_dirs/resnet18_fec/metrics.json', ),
-            broken="TripletAccuracy reports 'fec/accuracy_l2' and, per triplet type, "
-                   "'fec/accuracy_l2/one_class': nest_metrics cannot nest both (ValueError: "
-                   "metric 'fec/accuracy_l2/one_class' is inside a value of the same name); "
-                   'FEC triplets always carry their type'),
+            outputs=('work_dirs/resnet18_fec/metrics.json', )),
     'tools/dist_test.sh configs/contrawarp/benchmarks/resnet18_knn-linear_rafdb.py CKPT 8':
         Run(subs=(_R18, ('r18.pth 8', 'r18.pth 2')), extra=_KNN_SHRINK,
             outputs=('work_dirs/resnet18_knn-linear_rafdb/metrics.json', )),

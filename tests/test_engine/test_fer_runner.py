@@ -221,6 +221,10 @@ def test_no_config_triggers_the_unknown_key_warning(repo_root):
     assert "'lr'" in msgs  # not defined by any file of this config
     for helper in ('train_pipeline', 'data_root', 'view_pipeline'):
         assert f"'{helper}'" not in msgs
+    # FERRunner's own keys (tools/train.py --quiet, the SSL study) are known
+    cfg.merge_from_dict(dict(console_log_level='WARNING', console_progress=False))
+    msgs = '\n'.join(unknown_top_level_keys(cfg))
+    assert 'console_log_level' not in msgs and 'console_progress' not in msgs
 
 
 @pytest.mark.parametrize('train_cfg,key', [(dict(by_epoch=False, max_iters=0), 'max_iters'),

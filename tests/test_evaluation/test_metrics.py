@@ -112,4 +112,13 @@ def test_triplet_accuracy_metric():
     res = _run(dict(type='TripletAccuracy'), samples)
     assert res['fec/accuracy_l2'] == pytest.approx(100 * expected['l2'] / 40)
     assert res['fec/accuracy_cosine'] == pytest.approx(100 * expected['cosine'] / 40)
-    assert 'fec/accuracy_l2/one_class' in res and 'fec/accuracy_cosine/two_class' in res
+    assert 'fec/accuracy_l2_one_class' in res and 'fec/accuracy_cosine_two_class' in res
+    # metrics.json nests the keys: the overall and the per-type accuracies sit side by side
+    # (they used to collide: 'accuracy_l2' was both a value and a group)
+    from mmfer.evaluation.results import nest_metrics
+    nested = nest_metrics(res)['fec']
+    odd_ones = [s['triplet_type'] == 'one_class' for s in samples]
+    assert nested['accuracy_l2'] == res['fec/accuracy_l2']
+    assert sum(odd_ones) == 20 and set(nested) == {
+        'accuracy_l2', 'accuracy_cosine', 'accuracy_l2_one_class', 'accuracy_l2_two_class',
+        'accuracy_cosine_one_class', 'accuracy_cosine_two_class'}

@@ -46,8 +46,10 @@ def test_cli_interrupted_run_resumes(setup):
     root, tmp = setup['root'], setup['tmp']
     out = str(tmp / 'lm.npz')
     # 1) interrupted run: only 3 of 6 images
-    proc = _run([root, '--aligned', '--out', out, '--max-images', '3'] + setup['common'])
+    proc = _run([root, '--aligned', '--out', out, '--max-images', '3', '--flip-test', 'off']
+                + setup['common'])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'mmpose HRNet: flip test off, fp32' in proc.stdout
     assert 'RANDOM' in proc.stderr and 'MEANINGLESS' in proc.stderr  # loud warning
     assert 'lie outside the image: written with score 0' in proc.stdout
     first = load_landmarks(out)
@@ -55,6 +57,7 @@ def test_cli_interrupted_run_resumes(setup):
     # 2) resume: the 3 remaining images only
     proc = _run([root, '--aligned', '--out', out, '--resume'] + setup['common'])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'mmpose HRNet: flip test on, fp32' in proc.stdout  # the 300W config's default
     assert '6 images, 3 already done, 3 to do' in proc.stdout
     table = load_landmarks(out)
     assert sorted(table) == [f'{i:06d}.jpg' for i in range(6)]

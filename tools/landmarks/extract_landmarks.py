@@ -82,6 +82,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--max-outside-fraction', type=float, default=0.5,
                    help='an image with more landmarks than this fraction outside the image '
                    'is not written (a wrong face box); single outside landmarks get score 0')
+    p.add_argument('--flip-test', choices=['config', 'on', 'off'], default='config',
+                   help="mmpose's flip test (twice the network cost; the ContraWarping paper "
+                   'does not say whether it used one): as the mmpose config says (on for the '
+                   '300W HRNet), on or off')
+    p.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+                   help='network precision (autocast; fp16 needs a GPU). See the README '
+                   '"Benchmarks" section for the landmark difference to fp32')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--num-workers', type=int, default=2)
     p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
@@ -140,7 +147,11 @@ def main(argv=None) -> int:
         args.config, args.checkpoint, device=device, backend=args.backend,
         box_source=box_source, min_face_size=args.min_face_size,
         max_outside_fraction=args.max_outside_fraction,
-        random_weights_for_testing=args.random_weights_for_testing)
+        flip_test={'config': None, 'on': True, 'off': False}[args.flip_test],
+        precision=args.precision, random_weights_for_testing=args.random_weights_for_testing)
+    if rank == 0 and args.backend == 'mmpose':
+        print(f'mmpose HRNet: flip test {"on" if inferencer.model.flip_test else "off"}, '
+              f'{args.precision}', flush=True)
     from tqdm import tqdm
     bar = tqdm(total=len(shard), desc=f'landmarks[{rank}]', disable=rank != 0 and world > 1,
                file=sys.stdout, mininterval=1.0)

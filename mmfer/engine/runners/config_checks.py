@@ -45,6 +45,7 @@ RUNTIME_KEYS = frozenset({
     'model_wrapper_cfg', 'sync_bn', 'find_unused_parameters', 'activation_checkpointing',
     'efficient_conv_bn_eval', 'compile',
     'load_from_prefix',  # mmfer FERRunner (tools/test.py --checkpoint-prefix)
+    'console_log_level', 'console_progress',  # mmfer FERRunner.build_logger (--quiet)
 })
 
 #: difflib ratio above which an unknown key is taken for a typo of a known one.

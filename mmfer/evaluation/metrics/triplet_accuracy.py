@@ -18,7 +18,8 @@ class TripletAccuracy(BaseMetric):
     the two closest embeddings are the two non-odd images. Also reports accuracy per
     ``triplet_type`` (``one_class`` / ``two_class`` / ``three_class``) when samples carry it.
 
-    Keys: ``accuracy_l2``, ``accuracy_cosine`` (+ ``accuracy_<metric>/<type>``).
+    Keys: ``accuracy_l2``, ``accuracy_cosine`` (+ ``accuracy_<metric>_<type>``, e.g. ``accuracy_l2_one_class``: a flat
+    name, so that the overall accuracy and the per-type ones nest side by side in ``metrics.json``).
 
     Args:
         distances (Sequence[str]): Distances, from ``('l2', 'cosine')``. (Not named
@@ -67,5 +68,5 @@ class TripletAccuracy(BaseMetric):
             out[f'accuracy_{m}'] = 100.0 * float((pred == odd).mean())
             for t in sorted(set(types) - {''}):
                 sel = types == t
-                out[f'accuracy_{m}/{t}'] = 100.0 * float((pred[sel] == odd[sel]).mean())
+                out[f'accuracy_{m}_{t}'] = 100.0 * float((pred[sel] == odd[sel]).mean())
         return out

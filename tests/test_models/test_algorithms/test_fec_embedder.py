@@ -74,4 +74,4 @@ def test_fec_embedder_end_to_end(tmp_path, repo_root):
     evaluator = Evaluator(METRICS.build(dict(type='TripletAccuracy')))
     evaluator.process(preds)
     res = evaluator.evaluate(4)
-    assert 0 <= res['fec/accuracy_l2'] <= 100 and 'fec/accuracy_cosine/one_class' in res
+    assert 0 <= res['fec/accuracy_l2'] <= 100 and 'fec/accuracy_cosine_one_class' in res
