@@ -9,7 +9,7 @@ import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-KNN = 'configs/contrawarp/benchmarks/resnet18_knn-linear_rafdb-synthetic64.py'
+KNN = 'configs/ssl_study/benchmarks/resnet18-w16_knn-linear_rafdb-synthetic48.py'
 
 
 def run(args, tmp_path):
