@@ -167,7 +167,7 @@ def test_fec_triplets_from_unique_images(frozen_eval_config, tiny_eval_data, tmp
         ref = 100 * triplet_accuracy(feats[idx[:, 0]], feats[idx[:, 1]], feats[idx[:, 2]], odd,
                                      m)
         assert metrics[f'fec/accuracy_{m}'] == pytest.approx(ref, abs=1e-6)
-        assert metrics[f'fec/accuracy_{m}/two_class'] == pytest.approx(ref, abs=1e-6)
+        assert metrics[f'fec/accuracy_{m}_two_class'] == pytest.approx(ref, abs=1e-6)
 
 
 def test_bank_metrics_need_a_bank(frozen_eval_config, tmp_path):

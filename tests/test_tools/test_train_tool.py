@@ -137,6 +137,13 @@ def test_resume_semantics(tmp_path, tiny_cls_config, write_class_folders):
     assert 'Traceback' not in proc.stderr
 
 
+def _default_sigint() -> None:
+    """In the child: SIGINT back to its default, so Python turns it into KeyboardInterrupt.
+    A test suite started in the background by a shell without job control inherits SIGINT
+    *ignored*, and so would the training process: it would never stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow  # two CLI processes, the first training until the second is refused
 def test_two_runs_cannot_share_a_work_dir(tmp_path, tiny_cls_config, write_class_folders):
     data = write_class_folders(str(tmp_path / 'data'))
@@ -148,7 +155,7 @@ def test_two_runs_cannot_share_a_work_dir(tmp_path, tiny_cls_config, write_class
                               str(work)] + opts + ['train_cfg.max_iters=100000',
                                                    'param_scheduler.0.T_max=100000'],
                              cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+                             stderr=subprocess.DEVNULL, preexec_fn=_default_sigint)
     try:
         deadline = time.time() + 300
         while not (work / 'iter_2.pth').exists():  # the first run is training
