@@ -107,8 +107,13 @@ def test_resume_is_strict_and_test_needs_every_weight(tiny_cls_config, write_cla
 
 # --------------------------------------------------------------------- one work dir, one run
 def _log_text(runner) -> str:
-    path = osp.join(runner.log_dir, f'{runner.timestamp}.log')
-    return open(path).read() if osp.isfile(path) else ''
+    """The text of the log file the runner's logger writes. Two runners built in the same
+    second of one process share mmengine's logger (its name is the timestamp), and with it
+    the first one's file, so the file is taken from the logger, not from ``log_dir``."""
+    import logging
+    paths = [h.baseFilename for h in runner.logger.handlers
+             if isinstance(h, logging.FileHandler)]
+    return ''.join(open(p).read() for p in paths if osp.isfile(p))
 
 
 def test_one_run_per_work_dir(tiny_cls_config, write_class_folders, tmp_path):
