@@ -39,3 +39,23 @@ def test_demo_is_quiet_complete_and_resumable(tmp_path, repo_root):
                           timeout=600)
     assert proc.returncode == 0
     assert proc.stdout.count('done earlier') == 2, proc.stdout
+
+
+@pytest.mark.slow  # a subprocess that imports the OpenMMLab stack: ~15 s
+def test_ssl_benchmark_tool_runs_a_preset(tmp_path, repo_root):
+    """tools/misc/ssl_benchmark.py (the study's CLI beside make demo): a preset, a subset of
+    rows, its own work dir; bad arguments are refused by argparse."""
+    work, data = str(tmp_path / 'study'), str(tmp_path / 'data')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=repo_root)
+    cmd = [sys.executable, 'tools/misc/ssl_benchmark.py', '--preset', 'tiny', '--work-dir', work,
+           '--data-root', data, '--methods', 'random_init', '--no-figures']
+    proc = subprocess.run(cmd, cwd=repo_root, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '] seed 0 random init: random weights | k-NN@10 ' in proc.stdout
+    report = open(osp.join(work, 'report.md')).read()
+    assert '| random init |' in report and '| BYOL |' not in report
+    assert not [f for f in os.listdir(work) if f.endswith('.png')]  # --no-figures
+    bad = subprocess.run(cmd[:2] + ['--preset', 'huge'], cwd=repo_root, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "invalid choice: 'huge'" in bad.stderr
