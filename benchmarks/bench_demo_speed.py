@@ -25,7 +25,6 @@ Usage::
         [--after byol cw_byol_rw_landmark_ld] [--iters 45] [--skip 15]
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -68,12 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def seconds_per_iter(work_dir: str, skip: int) -> float:
     """Mean of mmengine's per-iteration ``time`` after ``skip`` iterations."""
-    rows = [json.loads(line) for f in glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                                         'scalars.json')) for line in open(f)]
-    times = [r['time'] for r in rows if 'time' in r and r.get('step', 0) > skip]
-    if not times:
-        raise RuntimeError(f'{work_dir}: no per-iteration times after iteration {skip}')
-    return sum(times) / len(times)
+    from mmfer.visualization.log_analysis import cal_train_time, load_scalars
+    return cal_train_time([r for r in load_scalars(work_dir)['train'] if r['step'] > skip])['mean']
 
 
 def train(repo: str, config: str, work_dir: str, options: List[str], env: Dict[str, str]):

@@ -1,5 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py``.
+"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py``, and
+:func:`run_on_main_rank`.
 
 mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and wraps models with
 ``device_ids=[LOCAL_RANK]``; both fail on a machine without a GPU, and so does SyncBN.
@@ -8,11 +9,12 @@ mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and wraps models with
 reverted to BN) and picks NCCL when CUDA is present, so one config serves both.
 """
 import os
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.dist import broadcast_object_list, get_dist_info
 from mmengine.logging import print_log
 
 
@@ -84,3 +86,27 @@ def get_local_rank() -> Optional[int]:
     """LOCAL_RANK from the environment (set by torchrun), None outside a launcher."""
     value = os.environ.get('LOCAL_RANK')
     return None if value is None else int(value)
+
+
+def run_on_main_rank(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on rank 0 and broadcast its result to every rank.
+
+    An exception of ``fn`` is raised on every rank (in one process, as it is), so that no
+    rank waits forever for a collective the failed rank never reaches.
+    """
+    rank, world = get_dist_info()
+    result, error = None, None
+    if rank == 0:
+        try:
+            result = fn()
+        except Exception as e:  # noqa: BLE001 - re-raised below, on every rank
+            if world == 1:
+                raise
+            error = e
+    if world > 1:
+        box = [(result, error)]
+        broadcast_object_list(box, src=0)
+        result, error = box[0]
+        if error is not None:
+            raise error
+    return result

@@ -7,11 +7,11 @@ import os.path as osp
 import time
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from mmengine.dist import broadcast_object_list, get_dist_info
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mmfer.registry import HOOKS, METRICS
+from mmfer.utils.dist import run_on_main_rank
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 
@@ -174,21 +174,7 @@ class FeatureMonitorHook(Hook):
                                         collect_dir=f'{collect}_{name}',
                                         desc=f'monitor {name} features')
                  for name in ('bank', 'query')}
-        rank, world = get_dist_info()
-        values, error = None, None
-        if rank == 0:
-            try:
-                values = self._compute(feats['query'], feats['bank'])
-            except Exception as e:  # noqa: BLE001 - raised on every rank below
-                if world == 1:
-                    raise
-                error = e
-        if world > 1:
-            box = [(values, error)]
-            broadcast_object_list(box, src=0)
-            values, error = box[0]
-            if error is not None:
-                raise error
+        values = run_on_main_rank(lambda: self._compute(feats['query'], feats['bank']))
         seconds = time.perf_counter() - tic
         for key, value in values.items():
             runner.message_hub.update_scalar(key, value)

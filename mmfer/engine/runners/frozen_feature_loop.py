@@ -2,10 +2,10 @@
 import copy
 import logging
 import os.path as osp
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
-from mmengine.dist import broadcast_object_list, get_dist_info
+from mmengine.dist import get_dist_info
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 from mmfer.evaluation.feature_cache import FeatureCache
 from mmfer.evaluation.features import dataset_fields, extract_features
 from mmfer.registry import LOOPS
+from mmfer.utils.dist import run_on_main_rank
 
 
 def _force_test_mode(cfg: Any) -> Any:
@@ -51,26 +52,6 @@ def feature_samples(features: Dict[str, Any], dataset) -> List[dict]:
     keys = [k for k in ('gt_label', 'identity', 'img_path') if k in features]
     return [dict(feat=feats[i], **{k: features[k][i] for k in keys})
             for i in range(feats.shape[0])]
-
-
-def _on_main(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` on rank 0 and broadcast its result; an exception is raised on every rank."""
-    rank, world = get_dist_info()
-    result, error = None, None
-    if rank == 0:
-        try:
-            result = fn()
-        except Exception as e:  # noqa: BLE001 - re-raised below, on every rank
-            if world == 1:
-                raise
-            error = e
-    if world > 1:
-        box = [(result, error)]
-        broadcast_object_list(box, src=0)
-        result, error = box[0]
-        if error is not None:
-            raise error
-    return result
 
 
 @LOOPS.register_module()
@@ -177,7 +158,7 @@ class FrozenFeatureTestLoop(TestLoop):
             found['feats'] = cache.load(name, found['parts'])
             return found['feats'] is not None
 
-        if _on_main(lookup):
+        if run_on_main_rank(lookup):
             if get_dist_info()[0] != 0:
                 return None
             out = dict(feats=found['feats'], sample_idx=torch.arange(len(dataset)))
@@ -187,7 +168,7 @@ class FrozenFeatureTestLoop(TestLoop):
                                collect_dir=osp.join(self.runner.work_dir, f'.collect_{name}'),
                                desc=f'{name} features')
         if cache is not None:
-            _on_main(lambda: cache.save(name, found['parts'], out['feats']))
+            run_on_main_rank(lambda: cache.save(name, found['parts'], out['feats']))
         return out
 
     def evaluate(self, query: Dict[str, Any], bank: Optional[Dict[str, Any]]) -> dict:
@@ -219,7 +200,7 @@ class FrozenFeatureTestLoop(TestLoop):
         bank = (self.features('bank', self.bank_dataloader)
                 if self.bank_dataloader is not None else None)
         query = self.features('query', self.dataloader)
-        metrics = _on_main(lambda: self.evaluate(query, bank))
+        metrics = run_on_main_rank(lambda: self.evaluate(query, bank))
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
