@@ -32,7 +32,7 @@ import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.evaluation import format_results_table, nest_metrics
 from mmfer.registry import RUNNERS
 from mmfer.utils import WorkDirLockedError, check_checkpoint_file, register_all_modules
-from mmfer.utils.dist import prepare_launch
+from mmfer.utils.dist import finish_launch, prepare_launch
 
 #: ``--eval`` presets: the metric types of the config's test_evaluator that run.
 PRESETS = dict(knn='KNNAccuracy', linear='LinearProbe', fec='TripletAccuracy',
@@ -176,6 +176,7 @@ def main(argv=None) -> dict:
                 json.dump(metrics, f, indent=2, default=float)
         print(format_results_table(metrics), flush=True)
         print_log(f'metrics written to {path}', logger='current')
+    finish_launch()
     return metrics
 
 

@@ -22,7 +22,7 @@ import mmfer  # noqa: F401  (version checks, safe checkpoint loading)
 from mmfer.registry import RUNNERS
 from mmfer.utils import (InvalidCheckpointError, WorkDirLockedError, check_checkpoint_file,
                          find_latest_checkpoint, register_all_modules, setup_torch_threads)
-from mmfer.utils.dist import prepare_launch
+from mmfer.utils.dist import finish_launch, prepare_launch
 
 #: ``--resume`` without a value: the work dir's latest checkpoint, which must exist.
 LATEST = object()
@@ -135,6 +135,7 @@ def main(argv=None) -> None:
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    finish_launch()
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 # Copyright (c) mmfer contributors. All rights reserved.
-"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py``, and
-:func:`run_on_main_rank`.
+"""Launch helpers shared by ``tools/train.py`` and ``tools/test.py`` (:func:`prepare_launch`,
+:func:`finish_launch`), and :func:`run_on_main_rank`.
 
 mmengine's ``init_dist`` calls ``torch.cuda.set_device`` and wraps models with
 ``device_ids=[LOCAL_RANK]``; both fail on a machine without a GPU, and so does SyncBN.
@@ -80,6 +80,19 @@ def _init_cpu_process_group(launcher: str) -> None:
                          "(use 'pytorch' with torchrun, or 'slurm')")
     torch_dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
                                   world_size=int(os.environ['WORLD_SIZE']))
+
+
+def finish_launch() -> None:
+    """End the process group of a launched run (no-op in one process).
+
+    A barrier first, so that no rank leaves while another is still in a collective, then
+    ``destroy_process_group`` (torch's advice for the end of a program): a group left for the
+    interpreter's exit can tear gloo's worker threads down mid-flight and abort a rank after a
+    run that succeeded (``terminate called without an active exception``, exit code -6).
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
 
 
 def get_local_rank() -> Optional[int]:
